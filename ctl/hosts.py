@@ -1,0 +1,107 @@
+"""Local hosts: systemd containers from the host image, on a private docker network.
+
+They stand in for the "bigdata" VM and for a local cluster, and are the test rig's
+hosts. Every container and network made here carries labels saying who owns it, so
+that everything can be removed afterwards, even after an interrupted run.
+"""
+import json
+import os
+import subprocess
+import time
+
+from ctl.console import fail, run
+
+OWNER_LABEL = "io.bigdata.owner"  # "rig:<pid>" for test runs, "up" for ./bigdata up
+PREFIX_ENV = "BIGDATA_LOCAL_PREFIX"
+
+# What a container needs to run systemd as PID 1 here (see shared/PLATFORM.md):
+# --privileged fails (no CAP_SYS_RESOURCE in the bounding set), so grant the rest.
+SYSTEMD_FLAGS = [
+    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--security-opt", "systempaths=unconfined",
+    "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp:exec",
+    "--env", "container=docker",
+]
+
+
+def local_hosts(*names: str) -> list[tuple[str, dict]]:
+    """Inventory entries for local host containers, reached with pyinfra's docker connector.
+
+    BIGDATA_LOCAL_PREFIX renames them (the test rig uses it so that its hosts never
+    collide with a platform a user has running).
+    """
+    prefix = os.environ.get(PREFIX_ENV, "")
+    return [(f"@docker/{prefix}{name}", {"address": f"{prefix}{name}"}) for name in names]
+
+
+def docker_json(*args) -> list:
+    out = run("docker", *args, quiet=True).stdout.strip()
+    return [json.loads(line) for line in out.splitlines() if line]
+
+
+def start(names: list[str], *, image: str, network: str, owner: str) -> None:
+    """Start systemd host containers and wait until systemd says they are up."""
+    label = f"{OWNER_LABEL}={owner}"
+    if subprocess.run(["docker", "network", "inspect", network], capture_output=True).returncode:
+        run("docker", "network", "create", "--label", label, network, quiet=True)
+    for name in names:
+        run("docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network,
+            "--label", label, *SYSTEMD_FLAGS, image, quiet=True)
+    for name in names:
+        wait_booted(name)
+
+
+def wait_booted(name: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = subprocess.run(["docker", "exec", name, "systemctl", "is-system-running"],
+                               capture_output=True, text=True).stdout.strip()
+        if state in ("running", "degraded"):
+            if state == "degraded":
+                failed = subprocess.run(["docker", "exec", name, "systemctl", "--failed", "--no-legend"],
+                                        capture_output=True, text=True).stdout.strip()
+                fail(f"host {name} booted with failed units:\n{failed}")
+            return
+        if time.monotonic() > deadline:
+            fail(f"host {name} did not finish booting within {timeout:.0f}s (systemd says {state!r})")
+        time.sleep(0.3)
+
+
+def remove(owner: str) -> None:
+    """Remove every container and network that this owner made."""
+    label = f"label={OWNER_LABEL}={owner}"
+    containers = run("docker", "ps", "-aq", "--filter", label, quiet=True).stdout.split()
+    if containers:
+        run("docker", "rm", "--force", "--volumes", *containers, quiet=True)
+    networks = run("docker", "network", "ls", "-q", "--filter", label, quiet=True).stdout.split()
+    if networks:
+        run("docker", "network", "rm", *networks, quiet=True)
+
+
+def owners() -> set[str]:
+    """Owners of the containers and networks that exist now."""
+    found = set()
+    for kind in ("ps -a", "network ls"):
+        out = run("docker", *kind.split(), "--format", f'{{{{.Label "{OWNER_LABEL}"}}}}', quiet=True).stdout
+        found |= {line for line in out.split() if line}
+    return found
+
+
+def remove_orphans() -> None:
+    """Remove what earlier test runs left behind when they were killed outright."""
+    for owner in owners():
+        kind, _, pid = owner.partition(":")
+        if kind == "rig" and pid.isdigit() and not _alive(int(pid)):
+            remove(owner)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,1 @@
+"""pyinfra deploys: one package per component, and `site.py` that runs them in order."""

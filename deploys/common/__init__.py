@@ -1,0 +1,73 @@
+"""The base every platform host needs: packages, Java, the service user, and the
+kernel and limits settings that Kafka and Cassandra expect."""
+from pyinfra import host, logger
+from pyinfra.api import deploy
+from pyinfra.operations import apt, files, server
+
+from deploys.facts import OpenFilesCeiling
+from deploys.settings import ComponentSettings
+
+TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+
+
+class Settings(ComponentSettings):
+    service_user: str = "bigdata"
+    base_packages: tuple[str, ...] = ("ca-certificates", "curl", "procps", "tar", "gzip", "netcat-openbsd")
+    java_package: str = "openjdk-17-jre-headless"
+    install_dir: str = "/opt/bigdata"  # unpacked distributions (Kafka, Cassandra, Spark)
+    data_dir: str = "/var/lib/bigdata"
+    log_dir: str = "/var/log/bigdata"
+    # Cassandra and Kafka map many files: Cassandra's recommended values
+    vm_max_map_count: int = 1048575
+    vm_swappiness: int = 1
+    nofile_limit: int = 100000
+    apt_cache_seconds: int = 3600
+
+
+@deploy("Common base", data_defaults=Settings.defaults())
+def install_common():
+    """Base packages, Java, the service user and kernel/limits settings.
+
+    Args (inventory data, defaults in `Settings`):
+        service_user: the system user every platform service runs as
+        java_package: the Debian JRE package
+        vm_max_map_count, vm_swappiness, nofile_limit: kernel and limits settings
+    """
+    settings = Settings.from_host(host)
+    apt.update(name="Refresh the apt cache", cache_time=settings.apt_cache_seconds)
+    apt.packages(
+        name="Install base packages and Java",
+        packages=[*settings.base_packages, settings.java_package],
+        no_recommends=True,
+    )
+    server.user(
+        name=f"Create the service user {settings.service_user}",
+        user=settings.service_user, system=True, home=settings.data_dir,
+        shell="/usr/sbin/nologin", ensure_home=False,
+    )
+    for path in (settings.install_dir, settings.data_dir, settings.log_dir):
+        files.directory(
+            name=f"Create {path}", path=path, user=settings.service_user, group=settings.service_user, mode="0755",
+        )
+    _kernel_settings(settings)
+
+
+def _kernel_settings(settings: Settings) -> None:
+    for key, value in (("vm.max_map_count", settings.vm_max_map_count), ("vm.swappiness", settings.vm_swappiness)):
+        server.sysctl(name=f"Set {key}", key=key, value=value, persist=True,
+                      persist_file="/etc/sysctl.d/60-bigdata.conf")
+    files.template(
+        name="Raise the open-files limit of the service user",
+        src=f"{TEMPLATES}/limits.conf.j2", dest="/etc/security/limits.d/60-bigdata.conf",
+        service_user=settings.service_user, nofile=nofile_limit(settings),
+    )
+
+
+def nofile_limit(settings: Settings) -> int:
+    """The open-files limit services get: the setting, unless the host caps it lower."""
+    ceiling = host.get_fact(OpenFilesCeiling)
+    if ceiling is not None and ceiling < settings.nofile_limit:
+        logger.warning(f"{host.name}: open files capped at {ceiling} by the host (nofile_limit "
+                       f"{settings.nofile_limit}); size Kafka and Cassandra for it")
+        return ceiling
+    return settings.nofile_limit

@@ -1,0 +1,14 @@
+"""Facts the deploys share, beyond pyinfra's own."""
+from pyinfra.api import FactBase
+
+
+class OpenFilesCeiling(FactBase):
+    """The hard open-files limit of PID 1: no unit on the host can get more
+    (inside a container without CAP_SYS_RESOURCE it is the container's cap)."""
+
+    def command(self) -> str:
+        return "awk '/^Max open files/ {print $5}' /proc/1/limits"
+
+    def process(self, output):
+        value = output[0].strip() if output else ""
+        return None if value in ("", "unlimited") else int(value)

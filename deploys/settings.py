@@ -1,0 +1,149 @@
+"""Every inventory setting: its default, its type and its checks, in one place per
+component (each deploy's `Settings` model), plus the check that runs when an
+inventory loads, before pyinfra touches any host.
+
+A broken value fails naming the key and the file it came from:
+
+    inventories/group_data/all.py: nofile_limit: Input should be a valid integer
+"""
+from __future__ import annotations
+
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pyinfra.api.exceptions import InventoryError
+
+# Keys pyinfra and its connectors read themselves; not ours to check.
+CONNECTOR_KEY_PREFIXES = ("ssh_", "docker_", "vagrant_", "winrm_", "_")
+
+
+class ComponentSettings(BaseModel):
+    """Base of each deploy's settings: the field defaults are the platform's defaults."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    # inventory groups whose hosts this component's settings apply to ("all": every host)
+    groups: ClassVar[tuple[str, ...]] = ("all",)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        return cls().model_dump()
+
+    @classmethod
+    def from_host(cls, host) -> "ComponentSettings":
+        return cls(**{key: host.data.get(key) for key in cls.model_fields if host.data.get(key) is not None})
+
+
+def registered_settings() -> list[type[ComponentSettings]]:
+    """Every component's settings model, in deploy order."""
+    from deploys import common
+    return [common.Settings]
+
+
+@dataclass
+class HostSettings:
+    """One host's merged data, remembering which file each key came from."""
+
+    name: str
+    groups: list[str]
+    values: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def update(self, data: dict[str, Any], source: str) -> None:
+        for key, value in data.items():
+            self.values[key] = value
+            self.sources[key] = source
+
+
+def _group_data(folder: Path) -> dict[str, tuple[dict, str]]:
+    """group name -> (its data, the file it came from), read as pyinfra reads it."""
+    found = {}
+    for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+        module = runpy.run_path(str(file))
+        data = {key: value for key, value in module.items()
+                if not key.startswith("__") and not callable(value) and not hasattr(value, "__file__")
+                and not isinstance(value, type)}
+        found[file.stem] = (data, _relative(file))
+    return found
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _hosts_of(group) -> list[tuple[str, dict]]:
+    hosts = group[0] if isinstance(group, tuple) else group
+    return [(h, {}) if isinstance(h, str) else (h[0], h[1]) for h in hosts]
+
+
+def collect(inventory_file: str, groups: dict[str, Any]) -> list[HostSettings]:
+    """Merge group data and host data for each host, in pyinfra's order of precedence."""
+    inventory_source = _relative(Path(inventory_file))
+    group_data = _group_data(Path(inventory_file).parent / "group_data")
+    hosts: dict[str, HostSettings] = {}
+    host_data: dict[str, dict] = {}
+    for group_name, group in groups.items():
+        for name, data in _hosts_of(group):
+            hosts.setdefault(name, HostSettings(name, ["all", Path(inventory_file).stem]))
+            hosts[name].groups.append(group_name)
+            host_data.setdefault(name, {}).update(data)
+    for host in hosts.values():
+        for group_name in dict.fromkeys(host.groups):  # "all" first: the most general
+            if group_name in group_data:
+                host.update(*group_data[group_name])
+        host.update(host_data[host.name], inventory_source)
+    return list(hosts.values())
+
+
+def _check_host(host: HostSettings, models: list[type[ComponentSettings]]) -> list[str]:
+    known = {key for model in models for key in model.model_fields}
+    problems = [
+        f"{host.sources[key]}: {key}: unknown setting (not a setting of any deploy; a typo?)"
+        for key in host.values
+        if key not in known and not key.startswith(CONNECTOR_KEY_PREFIXES) and key != "address"
+    ]
+    for model in models:
+        if not set(model.groups) & set(host.groups):
+            continue
+        values = {k: v for k, v in host.values.items() if k in model.model_fields}
+        try:
+            model(**values)
+        except ValidationError as error:
+            for item in error.errors():
+                key = str(item["loc"][0]) if item["loc"] else "?"
+                source = host.sources.get(key, "defaults")
+                problems.append(f"{source}: {key}: {item['msg']} (host {host.name})")
+    return problems
+
+
+def _inventory_groups(namespace: dict[str, Any]) -> dict[str, Any]:
+    """The names in an inventory module that are host groups, as pyinfra sees them."""
+    def is_host(item):
+        return isinstance(item, str) or (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str))
+
+    def is_group(value):
+        hosts = value[0] if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict) else value
+        return isinstance(hosts, list) and all(is_host(h) for h in hosts)
+
+    return {k: v for k, v in namespace.items() if not k.startswith("_") and is_group(v)}
+
+
+def check_inventory(inventory_file: str, namespace: dict[str, Any]) -> list[HostSettings]:
+    """Fail before any host is touched if a setting is missing or invalid.
+
+    Call it last in an inventory file: `check_inventory(__file__, globals())`.
+    """
+    groups = _inventory_groups(namespace)
+    models = registered_settings()
+    problems: list[str] = []
+    hosts = collect(inventory_file, groups)
+    for host in hosts:
+        problems += [p for p in _check_host(host, models) if p not in problems]
+    if problems:
+        raise InventoryError("invalid inventory settings:\n  " + "\n  ".join(problems))
+    return hosts
