@@ -1,14 +1,59 @@
-"""./bigdata: the command line a newcomer needs."""
+"""./bigdata: the one command line a newcomer needs.
+
+    ./bigdata test       install what is missing, build images and the mirror, run every test
+    ./bigdata images     build the base and host images (only what changed)
+    ./bigdata mirror     build the offline artifact mirror (Kafka, Cassandra, Spark)
+"""
 import argparse
+import subprocess
 import sys
+import time
+
+from ctl import ROOT
+from ctl.console import say
+
+
+def prepare(*, mirror: bool = True) -> None:
+    """Everything the platform's builds and tests need on this machine, each a no-op when present."""
+    from ctl import images, prereqs
+    prereqs.ensure_docker()
+    prereqs.ensure_build_tools()
+    images.host_image()
+    if mirror:
+        from ctl import mirror as artifact_mirror
+        artifact_mirror.build_mirror()
+
+
+def test(pytest_args: list[str]) -> int:
+    started = time.monotonic()
+    prepare()
+    say("running the tests: " + " ".join(pytest_args or ["tests"]))
+    code = subprocess.call([sys.executable, "-m", "pytest", *(pytest_args or ["tests"])], cwd=ROOT)
+    say(f"./bigdata test finished in {time.monotonic() - started:.0f}s with exit code {code}")
+    return code
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="./bigdata", description=__doc__)
+    parser = argparse.ArgumentParser(prog="./bigdata", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
+    test_parser = sub.add_parser("test", help="install what is missing and run every test (pytest args may follow)")
+    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    sub.add_parser("images", help="build the base and host images (only what changed)")
+    sub.add_parser("mirror", help="build the offline artifact mirror (only what changed)")
     sub.add_parser("prereqs", help="install what the control machine lacks (Docker engine, build tools)")
     args = parser.parse_args(argv)
-    if args.command == "prereqs":
+
+    if args.command == "test":
+        return test(args.pytest_args)
+    if args.command == "images":
+        prepare(mirror=False)
+    elif args.command == "mirror":
+        from ctl import mirror as artifact_mirror
+        from ctl import prereqs
+        prereqs.ensure_build_tools()
+        say(f"mirror ready at {artifact_mirror.build_mirror()}")
+    elif args.command == "prereqs":
         from ctl import prereqs
         prereqs.ensure_docker()
         prereqs.ensure_build_tools()

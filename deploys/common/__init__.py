@@ -1,5 +1,6 @@
 """The base every platform host needs: packages, Java, the service user, and the
 kernel and limits settings that Kafka and Cassandra expect."""
+from pydantic import Field
 from pyinfra import host, logger
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files, server
@@ -18,10 +19,10 @@ class Settings(ComponentSettings):
     data_dir: str = "/var/lib/bigdata"
     log_dir: str = "/var/log/bigdata"
     # Cassandra and Kafka map many files: Cassandra's recommended values
-    vm_max_map_count: int = 1048575
-    vm_swappiness: int = 1
-    nofile_limit: int = 100000
-    apt_cache_seconds: int = 3600
+    vm_max_map_count: int = Field(1048575, ge=65530)
+    vm_swappiness: int = Field(1, ge=0, le=100)
+    nofile_limit: int = Field(100000, ge=4096)
+    apt_cache_seconds: int = Field(3600, ge=0)
 
 
 @deploy("Common base", data_defaults=Settings.defaults())

@@ -1,0 +1,61 @@
+"""Run a pyinfra deploy against an inventory, keeping its full log and reading
+its result: how many operations changed something, on how many hosts."""
+import os
+import re
+import runpy
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctl import CACHE, ROOT
+from ctl.hosts import PREFIX_ENV
+
+LOGS = CACHE / "logs"
+
+
+@dataclass
+class DeployResult:
+    returncode: int
+    changed: int  # operations that changed something (pyinfra's "Success" column)
+    errors: int
+    log: Path
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+def containers_of(inventory: str, prefix: str = "") -> list[str]:
+    """The local host containers an inventory names (its @docker/<name> hosts)."""
+    env_before = os.environ.get(PREFIX_ENV)
+    os.environ[PREFIX_ENV] = prefix
+    try:
+        namespace = runpy.run_path(str(ROOT / inventory))
+    finally:
+        if env_before is None:
+            os.environ.pop(PREFIX_ENV)
+        else:
+            os.environ[PREFIX_ENV] = env_before
+    names = []
+    for value in namespace.values():
+        if isinstance(value, list):
+            for item in value:
+                host = item[0] if isinstance(item, tuple) else item
+                if isinstance(host, str) and host.startswith("@docker/") and host[8:] not in names:
+                    names.append(host[8:])
+    return names
+
+
+def run_deploy(inventory: str, deploy: str = "deploys/site.py", *, prefix: str = "",
+               extra_env: dict | None = None, dry: bool = False, log_name: str = "deploy") -> DeployResult:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = LOGS / f"{log_name}.log"
+    env = {**os.environ, PREFIX_ENV: prefix, **(extra_env or {})}
+    command = [sys.executable, "-m", "pyinfra", "-y", inventory, deploy] + (["--dry"] if dry else [])
+    with log.open("w") as out:
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    totals = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", log.read_text())
+    count = (lambda v: 0 if v == "-" else int(v))
+    changed, errors = (count(totals[2]), count(totals[3])) if totals else (0, 0)
+    return DeployResult(done.returncode, changed, errors, log)

@@ -1,0 +1,67 @@
+"""The test rig: real systemd hosts from the project's host image, provisioned by
+the project's own inventories and deploys, handed to testinfra, and removed at
+the end, even when a test fails or the run is interrupted."""
+import os
+from dataclasses import dataclass
+
+import pytest
+import testinfra
+
+from ctl import hosts, images, prereqs
+from ctl.provision import DeployResult, containers_of, run_deploy
+
+OWNER = f"rig:{os.getpid()}"
+PREFIX = f"rig{os.getpid()}-"
+NETWORK = f"{PREFIX}net"
+
+
+@dataclass
+class Platform:
+    inventory: str
+    names: list[str]
+    first_run: DeployResult
+    second_run: DeployResult
+
+    @property
+    def hosts(self):
+        return [testinfra.get_host(f"docker://{name}") for name in self.names]
+
+    def deploy(self, deploy="deploys/site.py", **kwargs) -> DeployResult:
+        return run_deploy(self.inventory, deploy, prefix=PREFIX, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def host_image():
+    prereqs.ensure_docker()
+    hosts.remove_orphans()
+    return images.host_image()
+
+
+@pytest.fixture(scope="session")
+def rig(host_image):
+    """Starts hosts and provisions them; removes everything at the end of the session."""
+    started: dict[str, Platform] = {}
+
+    def provision(inventory: str, deploy: str = "deploys/site.py") -> Platform:
+        key = (inventory, deploy)
+        if key not in started:
+            names = containers_of(inventory, PREFIX)
+            hosts.start(names, image=host_image, network=NETWORK, owner=OWNER)
+            label = inventory.rsplit("/", 1)[-1].removesuffix(".py")
+            first = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-first")
+            assert first.returncode == 0, f"first deploy of {inventory} failed:\n{first.output[-4000:]}"
+            second = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-second")
+            assert second.returncode == 0, f"second deploy of {inventory} failed:\n{second.output[-4000:]}"
+            started[key] = Platform(inventory, names, first, second)
+        return started[key]
+
+    try:
+        yield provision
+    finally:
+        hosts.remove(OWNER)
+
+
+@pytest.fixture(scope="session", params=["inventories/bigdata.py", "inventories/cluster.py"],
+                ids=["one-node", "three-node"])
+def platform(request, rig) -> Platform:
+    return rig(request.param)

@@ -1,0 +1,4 @@
+"""A deploy with one harmless operation, for tests of the rig itself."""
+from pyinfra.operations import server
+
+server.shell(name="Say hello", commands=["true"])
