@@ -12,3 +12,13 @@ class OpenFilesCeiling(FactBase):
     def process(self, output):
         value = output[0].strip() if output else ""
         return None if value in ("", "unlimited") else int(value)
+
+
+class ResolvedAddress(FactBase):
+    """The IPv4 address a name resolves to on the host (services bind to it)."""
+
+    def command(self, hostname: str) -> str:
+        return f"getent ahostsv4 {hostname} | awk 'NR==1 {{print $1}}'"
+
+    def process(self, output):
+        return output[0].strip() if output and output[0].strip() else None

@@ -15,6 +15,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pyinfra.api.exceptions import InventoryError
+from pyinfra_cli.inventory import _get_imported_names
+
+# Groups that carry settings but no deploy of their own: "local" gathers the hosts
+# that run as containers on this machine.
+EXTRA_GROUPS = ("all", "local")
 
 # Keys pyinfra and its connectors read themselves; not ours to check.
 CONNECTOR_KEY_PREFIXES = ("ssh_", "docker_", "vagrant_", "winrm_", "_")
@@ -29,17 +34,29 @@ class ComponentSettings(BaseModel):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        return cls().model_dump()
+        """The `data_defaults` of the component's deploy (required fields have none)."""
+        return {name: f.get_default(call_default_factory=True)
+                for name, f in cls.model_fields.items() if not f.is_required()}
 
     @classmethod
     def from_host(cls, host) -> "ComponentSettings":
         return cls(**{key: host.data.get(key) for key in cls.model_fields if host.data.get(key) is not None})
 
+    def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
+        """(key, message) for values that cannot work with this inventory's shape,
+        e.g. a replication factor above the node count. Components override it."""
+        return []
+
+    @classmethod
+    def ports(cls, values: "ComponentSettings") -> dict[str, int]:
+        return {k: v for k, v in values.model_dump().items() if k.endswith("_port") and isinstance(v, int)}
+
 
 def registered_settings() -> list[type[ComponentSettings]]:
     """Every component's settings model, in deploy order."""
-    from deploys import common
-    return [common.Settings]
+    from deploys import cassandra, common, kafka, redis, spark, zookeeper
+    return [common.Settings, zookeeper.Settings, kafka.Settings, cassandra.Settings, redis.Settings,
+            spark.Settings]
 
 
 @dataclass
@@ -47,6 +64,7 @@ class HostSettings:
     """One host's merged data, remembering which file each key came from."""
 
     name: str
+    inventory: str
     groups: list[str]
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
@@ -62,11 +80,15 @@ def _group_data(folder: Path) -> dict[str, tuple[dict, str]]:
     found = {}
     for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
         module = runpy.run_path(str(file))
-        data = {key: value for key, value in module.items()
-                if not key.startswith("__") and not callable(value) and not hasattr(value, "__file__")
-                and not isinstance(value, type)}
+        imported = _get_imported_names(str(file))  # pyinfra drops imported names too
+        data = {key: value for key, value in module.items() if not key.startswith("__") and key not in imported}
         found[file.stem] = (data, _relative(file))
     return found
+
+
+def _inventory_names(group_data_dir: Path) -> set[str]:
+    """Each inventory file is a group of its own in pyinfra (inventories/cluster.py -> "cluster")."""
+    return {f.stem for f in group_data_dir.parent.glob("*.py")}
 
 
 def _relative(path: Path) -> str:
@@ -89,7 +111,7 @@ def collect(inventory_file: str, groups: dict[str, Any]) -> list[HostSettings]:
     host_data: dict[str, dict] = {}
     for group_name, group in groups.items():
         for name, data in _hosts_of(group):
-            hosts.setdefault(name, HostSettings(name, ["all", Path(inventory_file).stem]))
+            hosts.setdefault(name, HostSettings(name, inventory_source, ["all", Path(inventory_file).stem]))
             hosts[name].groups.append(group_name)
             host_data.setdefault(name, {}).update(data)
     for host in hosts.values():
@@ -100,24 +122,37 @@ def collect(inventory_file: str, groups: dict[str, Any]) -> list[HostSettings]:
     return list(hosts.values())
 
 
-def _check_host(host: HostSettings, models: list[type[ComponentSettings]]) -> list[str]:
+def _check_host(host: HostSettings, models: list[type[ComponentSettings]],
+                group_sizes: dict[str, int]) -> list[str]:
     known = {key for model in models for key in model.model_fields}
     problems = [
         f"{host.sources[key]}: {key}: unknown setting (not a setting of any deploy; a typo?)"
         for key in host.values
         if key not in known and not key.startswith(CONNECTOR_KEY_PREFIXES) and key != "address"
     ]
+    ports: dict[int, str] = {}
     for model in models:
         if not set(model.groups) & set(host.groups):
             continue
-        values = {k: v for k, v in host.values.items() if k in model.model_fields}
+        values = {k: v for k, v in host.values.items() if k in model.model_fields and v is not None}
         try:
-            model(**values)
+            settings = model(**values)
         except ValidationError as error:
             for item in error.errors():
                 key = str(item["loc"][0]) if item["loc"] else "?"
-                source = host.sources.get(key, "defaults")
-                problems.append(f"{source}: {key}: {item['msg']} (host {host.name})")
+                if item["type"] == "missing":
+                    hint = model.model_fields[key].description or "set it in the inventory or its group_data"
+                    problems.append(f"{host.inventory}: {key}: missing ({hint})")
+                else:
+                    problems.append(f"{host.sources.get(key, 'defaults')}: {key}: {item['msg']} (host {host.name})")
+            continue
+        for key, message in settings.cluster_problems(group_sizes):
+            problems.append(f"{host.sources.get(key, 'defaults')}: {key}: {message}")
+        for key, port in model.ports(settings).items():
+            if port in ports and ports[port] != key:
+                problems.append(f"{host.sources.get(key, 'defaults')}: {key}: port {port} is also {ports[port]} "
+                                f"on host {host.name}")
+            ports.setdefault(port, key)
     return problems
 
 
@@ -140,10 +175,17 @@ def check_inventory(inventory_file: str, namespace: dict[str, Any]) -> list[Host
     """
     groups = _inventory_groups(namespace)
     models = registered_settings()
-    problems: list[str] = []
+    source = _relative(Path(inventory_file))
+    known_groups = {g for model in models for g in model.groups} | set(EXTRA_GROUPS) | {Path(inventory_file).stem}
+    problems = [f"{source}: {name}: unknown group (known: {', '.join(sorted(known_groups - {'all'}))})"
+                for name in groups if name not in known_groups]
+    group_data_dir = Path(inventory_file).parent / "group_data"
+    problems += [f"{_relative(f)}: unknown group {f.stem!r} (no inventory group or deploy has that name)"
+                 for f in sorted(group_data_dir.glob("*.py")) if f.stem not in known_groups | _inventory_names(group_data_dir)]
     hosts = collect(inventory_file, groups)
+    group_sizes = {name: len(_hosts_of(group)) for name, group in groups.items()}
     for host in hosts:
-        problems += [p for p in _check_host(host, models) if p not in problems]
+        problems += [p for p in _check_host(host, models, group_sizes) if p not in problems]
     if problems:
         raise InventoryError("invalid inventory settings:\n  " + "\n  ".join(problems))
     return hosts

@@ -5,6 +5,8 @@
 from ctl.hosts import local_hosts
 from deploys.settings import check_inventory
 
-bigdata = local_hosts("bigdata")
+local = local_hosts("bigdata")
+
+zookeeper = kafka = cassandra = redis = spark_master = spark_worker = local
 
 check_inventory(__file__, globals())

@@ -1,10 +1,14 @@
-"""A local three-node cluster: every component on every node, replicated.
+"""A local three-node cluster: ZooKeeper, Kafka, Cassandra and Spark workers on
+every node; Redis and the Spark master on the first.
 
     pyinfra inventories/cluster.py deploys/site.py
 """
 from ctl.hosts import local_hosts
 from deploys.settings import check_inventory
 
-nodes = local_hosts("bigdata-node1", "bigdata-node2", "bigdata-node3")
+local = local_hosts("bigdata-node1", "bigdata-node2", "bigdata-node3")
+
+zookeeper = kafka = cassandra = spark_worker = local
+redis = spark_master = local[:1]
 
 check_inventory(__file__, globals())

@@ -7,6 +7,7 @@ from pyinfra.operations import apt, files, server
 
 from deploys.facts import OpenFilesCeiling
 from deploys.settings import ComponentSettings
+from deploys.versions import APACHE_ARCHIVE
 
 TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 
@@ -15,6 +16,9 @@ class Settings(ComponentSettings):
     service_user: str = "bigdata"
     base_packages: tuple[str, ...] = ("ca-certificates", "curl", "procps", "tar", "gzip", "netcat-openbsd")
     java_package: str = "openjdk-17-jre-headless"
+    # where Apache distributions come from: the Apache archive, a mirror URL, or a
+    # directory on the control machine laid out the same way (`./bigdata mirror`)
+    artifact_base_url: str = APACHE_ARCHIVE
     install_dir: str = "/opt/bigdata"  # unpacked distributions (Kafka, Cassandra, Spark)
     data_dir: str = "/var/lib/bigdata"
     log_dir: str = "/var/log/bigdata"

@@ -12,7 +12,7 @@ from deploys.settings import check_inventory
 
 INVENTORY = """
 from deploys.settings import check_inventory
-bigdata = [("@docker/never-contacted", {host_data})]
+local = [("@docker/never-contacted", {host_data})]
 check_inventory(__file__, globals())
 """
 
@@ -42,18 +42,18 @@ def test_invalid_group_value_fails_naming_key_and_file_before_connecting(tmp_pat
 def test_invalid_host_value_names_the_inventory_file(tmp_path):
     inventory = make_inventory(tmp_path, host_data="'vm_swappiness': -5")
     with pytest.raises(InventoryError, match=r"site\.py: vm_swappiness: .*greater than or equal to 0"):
-        check_inventory(str(inventory), {"bigdata": [("@docker/x", {"vm_swappiness": -5})]})
+        check_inventory(str(inventory), {"local": [("@docker/x", {"vm_swappiness": -5})]})
 
 
 def test_unknown_key_is_named(tmp_path):
     inventory = make_inventory(tmp_path, all_data="java_pakage = 'openjdk-17-jre-headless'\n")
     with pytest.raises(InventoryError, match=r"group_data/all\.py: java_pakage: unknown setting"):
-        check_inventory(str(inventory), {"bigdata": ["@docker/x"]})
+        check_inventory(str(inventory), {"local": ["@docker/x"]})
 
 
 def test_host_data_overrides_group_data(tmp_path):
     inventory = make_inventory(tmp_path, all_data="vm_swappiness = 10\n")
-    (host,) = check_inventory(str(inventory), {"bigdata": [("@docker/x", {"vm_swappiness": 5})]})
+    (host,) = check_inventory(str(inventory), {"local": [("@docker/x", {"vm_swappiness": 5})]})
     assert host.values["vm_swappiness"] == 5 and host.sources["vm_swappiness"].endswith("site.py")
 
 
@@ -62,3 +62,18 @@ def test_project_inventories_are_valid(inventory):
     import runpy
     namespace = runpy.run_path(str(ROOT / inventory))  # raises InventoryError when broken
     assert any(isinstance(v, list) and v for k, v in namespace.items() if not k.startswith("_"))
+
+
+def test_missing_secret_names_the_key_and_how_to_set_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("BIGDATA_REDIS_PASSWORD")
+    inventory = make_inventory(tmp_path, all_data=(
+        "from deploys.secrets import secret\nredis_password = secret('BIGDATA_REDIS_PASSWORD')\n"))
+    with pytest.raises(InventoryError, match=r"site\.py: redis_password: missing \(a secret: set BIGDATA_REDIS_PASSWORD"):
+        check_inventory(str(inventory), {"redis": ["@docker/x"]})
+
+
+def test_unknown_group_is_named(tmp_path):
+    inventory = make_inventory(tmp_path)
+    with pytest.raises(InventoryError, match=r"site\.py: kafak: unknown group"):
+        check_inventory(str(inventory), {"kafak": ["@docker/x"]})
+

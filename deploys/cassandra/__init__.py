@@ -1,0 +1,13 @@
+"""Cassandra: not written yet (in progress)."""
+from pyinfra.api import deploy
+
+from deploys.settings import ComponentSettings
+
+
+class Settings(ComponentSettings):
+    groups = ("cassandra",)
+
+
+@deploy("Cassandra", data_defaults=Settings.defaults())
+def install_cassandra():
+    raise NotImplementedError("the cassandra deploy is being written")

@@ -1,0 +1,13 @@
+"""Kafka: not written yet (in progress)."""
+from pyinfra.api import deploy
+
+from deploys.settings import ComponentSettings
+
+
+class Settings(ComponentSettings):
+    groups = ("kafka",)
+
+
+@deploy("Kafka", data_defaults=Settings.defaults())
+def install_kafka():
+    raise NotImplementedError("the kafka deploy is being written")

@@ -1,0 +1,54 @@
+"""Redis from Debian's package: password, bound to the host address, AOF
+persistence and a maxmemory policy. The publisher's pub/sub and latest values live here."""
+from typing import Literal
+
+from pydantic import Field
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import apt, files, systemd
+
+from deploys.facts import ResolvedAddress
+from deploys.health import wait_until
+from deploys.settings import ComponentSettings
+from deploys.topology import address
+
+TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+
+
+class Settings(ComponentSettings):
+    groups = ("redis",)
+
+    redis_port: int = Field(6379, ge=1, le=65535)
+    redis_password: str = Field(min_length=16, description=(
+        "a secret: set BIGDATA_REDIS_PASSWORD in the environment or in inventories/secrets.env"))
+    redis_maxmemory_mb: int = Field(256, ge=16)
+    redis_maxmemory_policy: Literal["noeviction", "allkeys-lru", "allkeys-lfu", "volatile-lru",
+                                    "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"] = "allkeys-lru"
+    redis_appendfsync: Literal["always", "everysec", "no"] = "everysec"
+
+
+@deploy("Redis", data_defaults=Settings.defaults())
+def install_redis():
+    """Install and configure Redis, restart it on a config change and wait until it answers.
+
+    Args (inventory data, defaults in `Settings`):
+        redis_password: required secret; clients AUTH with it
+        redis_port, redis_maxmemory_mb, redis_maxmemory_policy, redis_appendfsync
+    """
+    settings = Settings.from_host(host)
+    bind_address = host.get_fact(ResolvedAddress, hostname=address())
+    apt.packages(name="Install redis-server", packages=["redis-server", "redis-tools"], no_recommends=True)
+    config = files.template(
+        name="Configure Redis", src=f"{TEMPLATES}/redis.conf.j2", dest="/etc/redis/redis.conf",
+        user="redis", group="redis", mode="0640", settings=settings, bind_address=bind_address,
+    )
+    # apt starts Redis with its stock config before ours is written: restart on change
+    systemd.service(name="Restart Redis on a config change", service="redis-server", running=True,
+                    enabled=True, restarted=True, _if=config.did_change)
+    systemd.service(name="Keep Redis enabled and running", service="redis-server", running=True, enabled=True)
+    wait_until(
+        "Wait until Redis answers with AUTH",
+        f"REDISCLI_AUTH='{settings.redis_password}' redis-cli -h {bind_address} -p {settings.redis_port} ping "
+        f"| grep -qx PONG",
+        timeout=60, _if=config.did_change,
+    )

@@ -1,0 +1,40 @@
+"""Secrets come from the environment or from the untracked inventories/secrets.env
+(KEY=value lines), never from the repository. Group data reads them with `secret()`:
+
+    redis_password = secret("BIGDATA_REDIS_PASSWORD")
+"""
+import os
+from pathlib import Path
+
+# Every secret the platform reads; tests generate a value for each.
+NAMES = (
+    "BIGDATA_REDIS_PASSWORD",
+    "BIGDATA_KAFKA_ADMIN_PASSWORD",
+    "BIGDATA_KAFKA_CLIENT_PASSWORD",
+    "BIGDATA_CASSANDRA_PASSWORD",
+)
+SECRETS_FILE = Path(__file__).resolve().parent.parent / "inventories" / "secrets.env"
+
+
+def _file_values() -> dict[str, str]:
+    if not SECRETS_FILE.is_file():
+        return {}
+    values = {}
+    for line in SECRETS_FILE.read_text().splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and not key.startswith("#"):
+            values[key.strip()] = value.strip()
+    return values
+
+
+def secret(name: str) -> str | None:
+    """The secret's value, or None (the inventory check then names the missing key)."""
+    if name not in NAMES:
+        raise KeyError(f"unknown secret {name!r}; known: {', '.join(NAMES)}")
+    return os.environ.get(name) or _file_values().get(name)
+
+
+def generate() -> dict[str, str]:
+    """Fresh random values for every secret (tests make their own this way)."""
+    import secrets as random_source
+    return {name: random_source.token_urlsafe(24) for name in NAMES}
