@@ -2,7 +2,12 @@
 group, each waiting until its service answers before the next one starts.
 
     pyinfra inventories/bigdata.py deploys/site.py
+
+BIGDATA_COMPONENTS=zookeeper,kafka limits a run to those components (the common
+base always runs), e.g. to roll out a Kafka config change alone.
 """
+import os
+
 from pyinfra import host
 
 from deploys.cassandra import install_cassandra
@@ -12,14 +17,20 @@ from deploys.redis import install_redis
 from deploys.spark import install_spark
 from deploys.zookeeper import install_zookeeper
 
+COMPONENTS = {  # in deploy order: component -> (its groups, its deploy)
+    "zookeeper": (("zookeeper",), install_zookeeper),
+    "kafka": (("kafka",), install_kafka),
+    "cassandra": (("cassandra",), install_cassandra),
+    "redis": (("redis",), install_redis),
+    "spark": (("spark_master", "spark_worker"), install_spark),
+}
+selected = os.environ.get("BIGDATA_COMPONENTS", ",".join(COMPONENTS)).split(",")
+unknown = set(selected) - set(COMPONENTS)
+if unknown:
+    raise SystemExit(f"BIGDATA_COMPONENTS: unknown component(s) {', '.join(sorted(unknown))}; "
+                     f"known: {', '.join(COMPONENTS)}")
+
 install_common()
-for group, install in (
-    ("zookeeper", install_zookeeper),
-    ("kafka", install_kafka),
-    ("cassandra", install_cassandra),
-    ("redis", install_redis),
-):
-    if group in host.groups:
+for component, (groups, install) in COMPONENTS.items():
+    if component in selected and set(groups) & set(host.groups):
         install()
-if {"spark_master", "spark_worker"} & set(host.groups):
-    install_spark()

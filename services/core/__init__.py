@@ -1,0 +1,1 @@
+"""What the services share: names, the tick contract, settings, client factories."""

@@ -1,0 +1,16 @@
+"""The names every part of the platform agrees on. The deploys create these
+(topics, keyspace, tables) and the services use them; nothing spells them twice."""
+
+TICKS_TOPIC = "stock-ticks"            # key = symbol, value = a tick (JSON)
+ANALYTICS_TOPIC = "stock-analytics"    # per-symbol windowed results from Spark
+DEAD_LETTER_TOPIC = "stock-ticks-dlq"  # malformed records, with the reason
+
+KEYSPACE = "stocks"
+TICKS_TABLE = "ticks"
+
+ANALYTICS_CHANNEL = "stock-analytics"  # Redis pub/sub channel the dashboard listens to
+LATEST_KEY_PREFIX = "latest:"          # Redis hash per symbol with its latest analytics
+
+# Kafka SCRAM users: the brokers' own, and the one the pipeline's services use
+KAFKA_ADMIN_USER = "admin"
+KAFKA_CLIENT_USER = "pipeline"
