@@ -1,13 +1,174 @@
-"""Spark: not written yet (in progress)."""
-from pyinfra.api import deploy
+"""Spark 4 standalone: a master on the spark_master host, a worker on each
+spark_worker host, from the Apache release archive (or the project's mirror).
 
+Spark 4 has no Mesos support, so it runs its own standalone cluster manager:
+
+    bin/spark-class org.apache.spark.deploy.master.Master --host <addr> --port 7077 --webui-port 8080
+    bin/spark-class org.apache.spark.deploy.worker.Worker spark://<master>:7077 --cores N --memory Mm
+
+both as systemd units running as the service user, logging to `<log_dir>/spark/`,
+the worker's work and scratch directories under `<data_dir>/spark/`. The client
+configuration (`conf/spark-defaults.conf`, `conf/spark-env.sh`) is written on
+every Spark host, so `spark-submit` there reaches the cluster with nothing else
+set. The deploy is ready when the master lists its workers ALIVE.
+"""
+from pydantic import Field
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.hardware import Cpus, Memory
+from pyinfra.operations import apt, files, systemd
+from pyinfra.operations.util import any_changed
+
+from deploys import common
+from deploys.artifacts import install_distribution
+from deploys.health import wait_until
 from deploys.settings import ComponentSettings
+from deploys.topology import address, members
+
+TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+READY_SCRIPT = "/usr/local/lib/bigdata/spark_ready.py"
 
 
 class Settings(ComponentSettings):
     groups = ("spark_master", "spark_worker")
 
+    spark_master_port: int = Field(7077, ge=1, le=65535)
+    spark_master_webui_port: int = Field(8080, ge=1, le=65535)
+    # fixed rather than Spark's random worker port, so that a firewall can name it
+    spark_worker_port: int = Field(7078, ge=1, le=65535)
+    spark_worker_webui_port: int = Field(8081, ge=1, le=65535)
+    # what each worker offers to applications; None: every core of the host
+    spark_worker_cores: int | None = Field(None, ge=1)
+    # None: half the host's memory (at least 1 GiB): the platform shares its
+    # nodes with Kafka and Cassandra, unlike Spark's own default (all but 1 GiB)
+    spark_worker_memory_mb: int | None = Field(None, ge=512)
+    # an application's defaults (spark-defaults.conf); Spark refuses less than ~450 MB
+    spark_executor_memory_mb: int = Field(1024, ge=512)
+    spark_driver_memory_mb: int = Field(1024, ge=512)
+    # heap of the master and worker daemons (SPARK_DAEMON_MEMORY); None: from the host's memory
+    spark_daemon_heap_mb: int | None = Field(None, ge=64)
+    # None: the cores of all workers (Spark's 200 makes a small streaming aggregation crawl)
+    spark_sql_shuffle_partitions: int | None = Field(None, ge=1)
+    # finished applications' work directories are removed after this long
+    spark_worker_cleanup_ttl_hours: int = Field(168, ge=1)
+
+    def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
+        problems = []
+        masters, workers = group_sizes.get("spark_master", 0), group_sizes.get("spark_worker", 0)
+        if workers and not masters:
+            problems.append(("spark_master", f"no host in group spark_master, but {workers} spark_worker "
+                                             f"host(s): workers need a master"))
+        if masters > 1:
+            problems.append(("spark_master", f"{masters} hosts; a standalone master without a recovery "
+                                             f"mode runs on exactly one"))
+        if self.spark_worker_memory_mb is not None and self.spark_executor_memory_mb > self.spark_worker_memory_mb:
+            problems.append(("spark_executor_memory_mb",
+                             f"{self.spark_executor_memory_mb} MB is more than a worker offers "
+                             f"(spark_worker_memory_mb {self.spark_worker_memory_mb}): no executor could start"))
+        return problems
+
+
+def daemon_heap_mb(settings: Settings, memory_mb: int | None) -> int:
+    """The daemons' heap: the setting, else 1/32 of the host's memory within 256 MB..1 GiB."""
+    if settings.spark_daemon_heap_mb:
+        return settings.spark_daemon_heap_mb
+    return min(1024, max(256, (memory_mb or 0) // 32))
+
+
+def worker_memory_mb(settings: Settings, memory_mb: int | None) -> int:
+    if settings.spark_worker_memory_mb:
+        return settings.spark_worker_memory_mb
+    return max(1024, (memory_mb or 0) // 2)
+
+
+def worker_cores(settings: Settings, cpus: int | None) -> int:
+    return settings.spark_worker_cores or max(1, cpus or 1)
+
+
+def shuffle_partitions(settings: Settings, cores_per_worker: int, workers: int) -> int:
+    """One shuffle partition per core of the cluster, unless set."""
+    return settings.spark_sql_shuffle_partitions or max(1, cores_per_worker * max(1, workers))
+
+
+def master_url(settings: Settings) -> str:
+    (master, *_) = members("spark_master")
+    return f"spark://{address(master)}:{settings.spark_master_port}"
+
 
 @deploy("Spark", data_defaults=Settings.defaults())
 def install_spark():
-    """Not written yet: does nothing."""
+    """Install Spark, run the master and/or the worker of this host, and wait until
+    the master lists the workers ALIVE.
+
+    Args (inventory data, defaults in `Settings`):
+        spark_master_port, spark_master_webui_port, spark_worker_port, spark_worker_webui_port
+        spark_worker_cores, spark_worker_memory_mb: what a worker offers (None: from the host)
+        spark_executor_memory_mb, spark_driver_memory_mb: applications' defaults
+        spark_daemon_heap_mb: the master's and workers' heap (None: from the host's memory)
+        spark_sql_shuffle_partitions: None: the cluster's cores
+    """
+    settings = Settings.from_host(host)
+    base = common.Settings.from_host(host)
+    user = base.service_user
+    memory_mb = host.get_fact(Memory)
+    cores = worker_cores(settings, host.get_fact(Cpus))
+    workers = members("spark_worker")
+    is_master, is_worker = "spark_master" in host.groups, "spark_worker" in host.groups
+
+    # PySpark runs Python on the workers (and drivers) that submit Python code
+    apt.packages(name="Install Python for PySpark", packages=["python3"], no_recommends=True)
+    home = install_distribution("spark", base.artifact_base_url, base.install_dir, user)
+
+    spark_data, spark_logs = f"{base.data_dir}/spark", f"{base.log_dir}/spark"
+    dirs = {"data": spark_data, "work": f"{spark_data}/work", "local": f"{spark_data}/local",
+            "tmp": f"{spark_data}/tmp", "logs": spark_logs}
+    for path in dirs.values():
+        files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
+
+    context = dict(settings=settings, home=home, dirs=dirs, master_url=master_url(settings),
+                   shuffle_partitions=shuffle_partitions(settings, cores, len(workers)))
+    configs = [
+        files.template(name=f"Configure Spark: {name}", src=f"{TEMPLATES}/{name}.j2", dest=f"{home}/conf/{name}",
+                       user="root", group=user, mode="0644", **context)
+        for name in ("spark-env.sh", "spark-defaults.conf", "log4j2.properties")
+    ]
+    files.directory(name="Create /usr/local/lib/bigdata", path=READY_SCRIPT.rsplit("/", 1)[0], mode="0755")
+    files.put(name="Install the Spark readiness check", src=f"{TEMPLATES}/spark_ready.py", dest=READY_SCRIPT,
+              mode="0755")
+
+    daemon = dict(context, user=user, heap_mb=daemon_heap_mb(settings, memory_mb),
+                  nofile=common.nofile_limit(base), bind_host=address())
+    started = []  # operations that (re)started a daemon on this host
+    for role, wanted in (("master", is_master), ("worker", is_worker)):
+        if wanted:
+            started += _daemon(role, home, configs, dict(daemon, role=role, cores=cores,
+                                                         memory_mb=worker_memory_mb(settings, memory_mb)))
+
+    master_ui = f"http://{address(members('spark_master')[0])}:{settings.spark_master_webui_port}"
+    expect = [address(w) for w in workers] if is_master else []
+    own = f" --self http://{address()}:{settings.spark_worker_webui_port}" if is_worker else ""
+    wait_until(
+        "Wait until the Spark master lists " + ("every worker" if is_master else "this worker") + " ALIVE",
+        f"python3 {READY_SCRIPT} {master_ui} {' '.join(expect)}{own}",
+        timeout=180, _if=any_changed(*started),
+    )
+
+
+def _daemon(role: str, home: str, configs: list, context: dict):
+    """The master's or worker's log configuration and unit, (re)started when any of
+    them or the shared configuration changed. Returns the operations that may start it."""
+    unit_name = f"spark-{role}"
+    log_config = files.template(
+        name=f"Configure the Spark {role}'s log", src=f"{TEMPLATES}/log4j2-daemon.properties.j2",
+        dest=f"{home}/conf/log4j2-{role}.properties", user="root", group=context["user"], mode="0644",
+        **context)
+    unit = files.template(
+        name=f"Install the {unit_name} unit", src=f"{TEMPLATES}/spark-daemon.service.j2",
+        dest=f"/etc/systemd/system/{unit_name}.service", mode="0644", **context)
+    systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
+    restart = systemd.service(
+        name=f"Restart {unit_name} on a change", service=unit_name, running=True, enabled=True, restarted=True,
+        _if=any_changed(unit, log_config, *configs))
+    keep = systemd.service(name=f"Keep {unit_name} enabled and running", service=unit_name, running=True,
+                           enabled=True)
+    return [restart, keep]
