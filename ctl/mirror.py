@@ -57,12 +57,12 @@ from deploys.versions import artifact
 MIRROR = CACHE / "mirror"          # the archive-like tree: what deploys read
 WORK = CACHE / "mirror-build"      # downloads and staging
 M2 = CACHE / "m2"                  # Maven's local repository (CI may cache it)
-NAMES = ("kafka", "cassandra", "spark")
+NAMES = ("zookeeper", "kafka", "cassandra", "spark")
 
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # Bump a component's revision when its builder changes in a way the recipe
 # below does not already capture.
-RECIPE_REVISION = {"kafka": 1, "cassandra": 1, "spark": 1}
+RECIPE_REVISION = {"zookeeper": 1, "kafka": 1, "cassandra": 1, "spark": 1}
 # Fixed timestamp for every tarball entry, so a rebuild gives identical bytes.
 TAR_MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", 315532800))  # 1980-01-01
 
@@ -812,8 +812,73 @@ def _build_spark(top: Path, recipe: dict) -> list[str]:
             *(f"Maven Central: {dep}" for dep in deps if dep.jar_name in added)]
 
 
-RECIPES = {"kafka": _kafka_recipe, "cassandra": _cassandra_recipe, "spark": _spark_recipe}
-BUILDERS = {"kafka": _build_kafka, "cassandra": _build_cassandra, "spark": _build_spark}
+# --------------------------------------------------------------------------- ZooKeeper
+
+def _zookeeper_recipe() -> dict:
+    return {
+        "revision": RECIPE_REVISION["zookeeper"],
+        "coordinates": [f"org.apache.zookeeper:zookeeper:{versions.ZOOKEEPER_VERSION}",
+                        # provided-scope in ZooKeeper's pom, yet needed to run (versions
+                        # from its parent pom); the official archive ships them. Left
+                        # out: Jetty and Jackson, used only by the AdminServer, which
+                        # the deploy turns off (admin.enableServer=false).
+                        "io.dropwizard.metrics:metrics-core:4.1.12.1",
+                        "org.xerial.snappy:snappy-java:1.1.10.5",
+                        "commons-cli:commons-cli:1.5.0",
+                        "ch.qos.logback:logback-classic:1.3.15"],
+        "conf": {"logback.xml": ZOOKEEPER_LOGBACK, "zoo_sample.cfg": ZOOKEEPER_SAMPLE_CFG},
+    }
+
+
+def _build_zookeeper(top: Path, recipe: dict) -> list[str]:
+    deps = maven_resolve(recipe["coordinates"], "zookeeper")
+    _single_versions(deps, "ZooKeeper")
+    jars = _copy_jars(deps, top / "lib")
+    say(f"ZooKeeper: {len(jars)} jars in lib/")
+    _require_classes(top / "lib", [
+        "org.apache.zookeeper.server.quorum.QuorumPeerMain", "org.apache.zookeeper.Version",
+        "com.codahale.metrics.Reservoir", "org.xerial.snappy.SnappyInputStream",
+        "ch.qos.logback.classic.LoggerContext"], "ZooKeeper")
+    conf = top / "conf"
+    conf.mkdir()
+    for filename, text in recipe["conf"].items():
+        (conf / filename).write_text(text)
+    return [f"Maven Central: {dep}" for dep in deps]
+
+
+ZOOKEEPER_LOGBACK = """\
+<!-- ZooKeeper's logging: to zookeeper.log.dir (-Dzookeeper.log.dir), rolled daily. -->
+<configuration>
+  <property name="zookeeper.log.dir" value="${zookeeper.log.dir:-.}" />
+  <appender name="FILE" class="ch.qos.logback.core.rolling.RollingFileAppender">
+    <file>${zookeeper.log.dir}/zookeeper.log</file>
+    <rollingPolicy class="ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy">
+      <fileNamePattern>${zookeeper.log.dir}/zookeeper.%d{yyyy-MM-dd}.%i.log.gz</fileNamePattern>
+      <maxFileSize>50MB</maxFileSize>
+      <maxHistory>7</maxHistory>
+      <totalSizeCap>1GB</totalSizeCap>
+    </rollingPolicy>
+    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="FILE" /></root>
+</configuration>
+"""
+
+ZOOKEEPER_SAMPLE_CFG = """\
+# The stock sample: deploys write their own zoo.cfg.
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=/tmp/zookeeper
+clientPort=2181
+4lw.commands.whitelist=srvr,ruok,mntr
+"""
+
+
+RECIPES = {"zookeeper": _zookeeper_recipe, "kafka": _kafka_recipe, "cassandra": _cassandra_recipe,
+           "spark": _spark_recipe}
+BUILDERS = {"zookeeper": _build_zookeeper, "kafka": _build_kafka, "cassandra": _build_cassandra,
+            "spark": _build_spark}
 
 
 def main(argv=None) -> int:

@@ -21,6 +21,7 @@ CASSANDRA_VERSION = "5.0.9"
 # only up to 4.2.0, and connector and Spark must be the same release.
 SPARK_VERSION = "4.2.0"
 SPARK_HADOOP = "hadoop3"
+ZOOKEEPER_VERSION = "3.9.5"
 
 APACHE_ARCHIVE = "https://archive.apache.org/dist"
 
@@ -60,7 +61,13 @@ def _spark() -> Artifact:
     return Artifact("spark", SPARK_VERSION, f"{top}.tgz", f"spark/spark-{SPARK_VERSION}/{top}.tgz", top)
 
 
-ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (_kafka(), _cassandra(), _spark())}
+def _zookeeper() -> Artifact:
+    top = f"apache-zookeeper-{ZOOKEEPER_VERSION}-bin"
+    return Artifact("zookeeper", ZOOKEEPER_VERSION, f"{top}.tar.gz",
+                    f"zookeeper/zookeeper-{ZOOKEEPER_VERSION}/{top}.tar.gz", top)
+
+
+ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (_kafka(), _cassandra(), _spark(), _zookeeper())}
 
 
 def artifact(name: str) -> Artifact:

@@ -357,3 +357,32 @@ def test_spark_standalone_cluster_reads_kafka(spark_home, kafka_home, kafka_brok
         if worker:
             worker.stop()
         master.stop()
+
+
+# --------------------------------------------------------------------------- ZooKeeper
+
+def test_zookeeper_standalone_starts_and_answers_srvr(mirror_root, tmp_path):
+    home = unpack("zookeeper", mirror_root, tmp_path / "dist")
+    port, data = free_port(), tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "zoo.cfg"
+    config.write_text(f"tickTime=2000\ndataDir={data}\nclientPort={port}\nclientPortAddress=127.0.0.1\n"
+                      f"admin.enableServer=false\n4lw.commands.whitelist=srvr,ruok\n")
+    server = Server([JAVA, "-cp", "lib/*:conf", f"-Dzookeeper.log.dir={tmp_path}",
+                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", config],
+                    tmp_path / "zookeeper.out", cwd=home)
+    try:
+        wait_for_port(port, server.proc, tmp_path / "zookeeper.out", 60, "ZooKeeper")
+        deadline = time.monotonic() + 30
+        while True:  # the port opens a moment before the server serves
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+                conn.sendall(b"srvr")
+                reply = b"".join(iter(lambda: conn.recv(4096), b"")).decode()
+            if "not currently serving" not in reply or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert f"Zookeeper version: {versions.ZOOKEEPER_VERSION}" in reply, reply
+        assert "Mode: standalone" in reply, reply
+        assert (tmp_path / "zookeeper.log").is_file(), "logback writes to zookeeper.log.dir"
+    finally:
+        server.stop()
