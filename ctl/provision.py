@@ -8,10 +8,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctl import CACHE, ROOT
+from ctl import ROOT, RUN
 from ctl.hosts import PREFIX_ENV
 
-LOGS = CACHE / "logs"
+LOGS = RUN / "logs"
 
 
 @dataclass

@@ -1,13 +1,297 @@
-"""Cassandra: not written yet (in progress)."""
-from pyinfra.api import deploy
+"""Cassandra 5 from the artifact source (the Apache archive or the project's mirror):
+one ring over the `cassandra` group, password authentication with the default
+superuser replaced by the inventory's, and the pipeline's keyspace and tables.
 
+The distribution has no scripts this deploy relies on: systemd runs the daemon
+with a java @argument file (`jvm-server.options`), `nodetool` is a small wrapper
+around the same jars, and `cassandra-cql` (Debian's python3-cassandra) is the CQL
+client the deploy and operators use on the hosts.
+
+Order on a cluster: every node is configured in parallel; nodes then start (or
+restart after a config change: `nodetool drain` first) one at a time, each waiting
+until it is UN and a CQL login works; the first node then replaces the superuser,
+sets system_auth's replication (repaired on every node) and applies the schema.
+Facts decide what still needs doing, so a second run changes nothing.
+"""
+from __future__ import annotations
+
+import json
+import re
+from io import StringIO
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pyinfra import host, logger
+from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deploy
+from pyinfra.facts.hardware import Memory
+from pyinfra.facts.systemd import SystemdStatus
+from pyinfra.operations import apt, files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from deploys import common
+from deploys.artifacts import install_distribution
+from deploys.facts import ResolvedAddress
 from deploys.settings import ComponentSettings
+from deploys.topology import address, members
+from deploys.versions import CASSANDRA_VERSION
+from services.core.names import KEYSPACE
+
+TEMPLATES = Path(__file__).parent / "templates"
+SCHEMA = Path(__file__).resolve().parents[2] / "services" / "core" / "schema.cql"
+
+CONF_DIR = "/etc/bigdata/cassandra"
+CREDENTIALS = f"{CONF_DIR}/credentials"
+CLIENT = "/usr/local/bin/cassandra-cql"
+NODETOOL = "/usr/local/bin/nodetool"
+SERVICE = "cassandra"
+DEFAULT_SUPERUSER = "cassandra"
+# the memory-measuring agent that Cassandra 5.0.x ships (lib/jamm-<version>.jar)
+JAMM_JAR = "jamm-0.4.0.jar"
+SEED_COUNT = 3
+DEFAULT_RF = 3
 
 
 class Settings(ComponentSettings):
     groups = ("cassandra",)
 
+    cassandra_cluster_name: str = Field("bigdata", pattern=r"^[A-Za-z0-9 _.-]+$")
+    cassandra_dc: str = Field("dc1", pattern=r"^[A-Za-z0-9_-]+$")
+    cassandra_rack: str = Field("rack1", pattern=r"^[A-Za-z0-9_-]+$")
+    cassandra_num_tokens: int = Field(16, ge=1, le=256)
+    cassandra_storage_port: int = Field(7000, ge=1, le=65535)
+    cassandra_native_transport_port: int = Field(9042, ge=1, le=65535)
+    cassandra_jmx_port: int = Field(7199, ge=1, le=65535)
+    # JVM heap in MiB; unset: Cassandra's rule, max(min(RAM/2, 1 GiB), min(RAM/4, 8 GiB))
+    cassandra_heap_mb: int | None = Field(None, ge=256)
+    # replication factor of the pipeline's keyspace and system_auth in each data
+    # center; unset: min(3, the data center's nodes)
+    cassandra_replication_factor: int | None = Field(None, ge=1)
+    cassandra_superuser: str = Field("bigdata_admin", pattern=r"^[a-z][a-z0-9_]{2,47}$")
+    cassandra_password: str = Field(min_length=16, description=(
+        "a secret: set BIGDATA_CASSANDRA_PASSWORD in the environment or in inventories/secrets.env"))
+    cassandra_concurrent_reads: int = Field(32, ge=2)
+    cassandra_concurrent_writes: int = Field(32, ge=2)
+    cassandra_concurrent_compactors: int = Field(2, ge=1)
+    # how long a node may take to start and join (seconds)
+    cassandra_start_timeout: int = Field(300, ge=30)
+
+    @field_validator("cassandra_superuser")
+    @classmethod
+    def _not_the_default(cls, value: str) -> str:
+        if value == DEFAULT_SUPERUSER:
+            raise ValueError("must not be 'cassandra': the deploy replaces that default superuser")
+        return value
+
+    def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
+        nodes = group_sizes.get("cassandra", 0)
+        rf = self.cassandra_replication_factor
+        if rf is not None and nodes and rf > nodes:
+            return [("cassandra_replication_factor",
+                     f"{rf} is more than the {nodes} Cassandra node(s) of this inventory "
+                     f"(no write or read at QUORUM could succeed)")]
+        return []
+
+
+class CassandraState(FactBase):
+    """What the local Cassandra node says: which logins work, each keyspace's
+    replication and tables (None while the client or the node is not there)."""
+
+    def requires_command(self, *args, **kwargs) -> str:
+        return CLIENT
+
+    def command(self, user: str, password: HiddenValue) -> StringCommand:
+        return StringCommand("env", QuoteString(StringCommand("CASSANDRA_USER", user, _separator="=")),
+                             QuoteString(StringCommand("CASSANDRA_PASSWORD", password, _separator="=")),
+                             CLIENT, "state", "2>/dev/null", "||", "true")
+
+    def process(self, output):
+        try:
+            return json.loads(output[-1])
+        except (IndexError, ValueError):
+            return None
+
+
+# ---------------------------------------------------------------------------------
+# Pure helpers (unit-tested)
+
+def default_heap_mb(memory_mb: int | None) -> int:
+    """Cassandra's own rule (cassandra-env.sh): max(min(RAM/2, 1024), min(RAM/4, 8192))."""
+    if not memory_mb:
+        return 1024
+    return max(min(memory_mb // 2, 1024), min(memory_mb // 4, 8192))
+
+
+def off_heap_mb(heap_mb: int) -> dict[str, int]:
+    """Caches and direct memory sized with the heap, so a small node stays small."""
+    return {
+        "file_cache_mb": max(32, min(512, heap_mb // 8)),
+        "networking_cache_mb": max(16, min(128, heap_mb // 16)),
+        "key_cache_mb": max(8, min(100, heap_mb // 20)),
+        "direct_memory_mb": max(256, heap_mb // 2),
+    }
+
+
+def replication(dc_sizes: dict[str, int], rf: int | None) -> dict[str, int]:
+    """NetworkTopologyStrategy factors per data center: the setting, else min(3, nodes)."""
+    return {dc: rf if rf is not None else min(DEFAULT_RF, nodes) for dc, nodes in sorted(dc_sizes.items())}
+
+
+def replication_cql(factors: dict[str, int]) -> str:
+    return "{" + ", ".join(["'class': 'NetworkTopologyStrategy'",
+                            *(f"'{dc}': {n}" for dc, n in factors.items())]) + "}"
+
+
+def same_replication(current: dict | None, factors: dict[str, int]) -> bool:
+    """Whether a keyspace's replication (as system_schema shows it) is `factors` under NTS."""
+    if not current or not current.get("class", "").endswith("NetworkTopologyStrategy"):
+        return False
+    return {k: int(v) for k, v in current.items() if k != "class"} == factors
+
+
+def render_schema(text: str, keyspace: str, factors: dict[str, int]) -> str:
+    return text.replace("{keyspace}", keyspace).replace("{replication}", replication_cql(factors))
+
+
+def schema_tables(text: str) -> list[str]:
+    """The tables a schema file creates in the pipeline's keyspace."""
+    return re.findall(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?\{keyspace\}\.(\w+)", text, re.I)
+
+
+# ---------------------------------------------------------------------------------
 
 @deploy("Cassandra", data_defaults=Settings.defaults())
 def install_cassandra():
-    """Not written yet: does nothing."""
+    """Install Cassandra, join the node to the ring, secure it and apply the schema.
+
+    Args (inventory data, defaults in `Settings`):
+        cassandra_password: required secret of the superuser `cassandra_superuser`
+        cassandra_heap_mb: JVM heap (unset: derived from the host's memory)
+        cassandra_replication_factor: unset: min(3, nodes in the data center)
+        cassandra_cluster_name, cassandra_dc, cassandra_rack, cassandra_*_port
+    """
+    settings = Settings.from_host(host)
+    base = common.Settings.from_host(host)
+    user = base.service_user
+    password = HiddenValue(settings.cassandra_password)
+    ring = members("cassandra")
+    first = ring[0].name == host.name
+
+    listen_address = host.get_fact(ResolvedAddress, hostname=address())
+    if not listen_address:
+        raise ValueError(f"{host.name}: {address()} does not resolve to an IPv4 address on the host")
+    seeds = [host.get_fact(ResolvedAddress, hostname=address(m)) or address(m) for m in ring[:SEED_COUNT]]
+    dc_sizes: dict[str, int] = {}
+    for member in ring:
+        dc = member.data.get("cassandra_dc") or settings.cassandra_dc
+        dc_sizes[dc] = dc_sizes.get(dc, 0) + 1
+    factors = replication(dc_sizes, settings.cassandra_replication_factor)
+
+    if settings.cassandra_heap_mb:
+        heap_mb, heap_origin = settings.cassandra_heap_mb, "cassandra_heap_mb"
+    else:
+        memory = host.get_fact(Memory)
+        heap_mb, heap_origin = default_heap_mb(memory), f"derived from {memory} MiB of memory"
+    nofile = common.nofile_limit(base)
+    if nofile < 100000:
+        logger.warning(f"{host.name}: Cassandra gets {nofile} open files (it recommends 100000); "
+                       f"enough for this platform's tables, see the note in cassandra.service")
+
+    root = f"{base.data_dir}/cassandra"
+    paths = {"root": root, **{name: f"{root}/{name}" for name in
+                              ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "tmp")}}
+    log_dir = f"{base.log_dir}/cassandra"
+
+    apt.packages(name="Install the CQL client's driver (python3-cassandra)",
+                 packages=["python3-cassandra"], no_recommends=True)
+    home = install_distribution("cassandra", base.artifact_base_url, base.install_dir, user)
+
+    for path in (root, *[paths[k] for k in ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "tmp")],
+                 log_dir):
+        files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
+    files.directory(name=f"Create {CONF_DIR}", path=CONF_DIR, user="root", group=user, mode="0750")
+
+    context = dict(settings=settings, version=CASSANDRA_VERSION, home=home, conf_dir=CONF_DIR, paths=paths,
+                   log_dir=log_dir, listen_address=listen_address, seeds=seeds, heap_mb=heap_mb,
+                   heap_origin=heap_origin, jamm_jar=JAMM_JAR, nofile=nofile, service_user=user,
+                   token_allocation_rf=max(factors.values()), **off_heap_mb(heap_mb))
+    config_ops = [
+        files.template(name=f"Configure {name}", src=str(TEMPLATES / f"{name}.j2"), dest=f"{CONF_DIR}/{name}",
+                       user="root", group=user, mode="0640", **context)
+        for name in ("cassandra.yaml", "cassandra-rackdc.properties", "jvm-server.options",
+                     "jvm-clients.options", "logback.xml", "logback-tools.xml")
+    ]
+    unit = files.template(name="Install the cassandra systemd unit", src=str(TEMPLATES / "cassandra.service.j2"),
+                          dest=f"/etc/systemd/system/{SERVICE}.service", mode="0644", **context)
+    files.template(name="Install nodetool", src=str(TEMPLATES / "nodetool.j2"), dest=NODETOOL, mode="0755",
+                   **context)
+    files.template(name="Install cassandra-cql", src=str(TEMPLATES / "cassandra-cql.py.j2"), dest=CLIENT,
+                   mode="0755", address=listen_address, port=settings.cassandra_native_transport_port,
+                   credentials=CREDENTIALS)
+    systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
+    systemd.service(name="Enable Cassandra at boot", service=SERVICE, running=None, enabled=True)
+
+    # Start, or restart after a config change, one node at a time (drain first).
+    running = host.get_fact(SystemdStatus, services=[f"{SERVICE}.service"]).get(f"{SERVICE}.service")
+    server.shell(
+        name="Start Cassandra (or drain and restart it after a config change), one node at a time",
+        commands=[_restart_and_wait(settings, listen_address)],
+        _env={"CASSANDRA_USER": settings.cassandra_superuser, "CASSANDRA_PASSWORD": password},
+        _serial=True,
+        _if=(lambda: True) if not running else any_changed(unit, *config_ops),
+    )
+
+    # What is left is done once for the cluster (on its first node), and only when needed.
+    state = host.get_fact(CassandraState, user=settings.cassandra_superuser, password=password)
+    schema_text = SCHEMA.read_text()
+    env = {"CASSANDRA_USER": settings.cassandra_superuser, "CASSANDRA_PASSWORD": password}
+    need_superuser = not state or state["configured_login"] != "ok" or state["default_login"] != "refused"
+    auth_rf_wrong = not state or not same_replication(state["replication"].get("system_auth"), factors)
+    keyspace_now = (state or {}).get("replication", {}).get(KEYSPACE)
+    keyspace_rf_changed = bool(keyspace_now) and not same_replication(keyspace_now, factors)
+    need_schema = (not state or not keyspace_now or keyspace_rf_changed
+                   or set(schema_tables(schema_text)) - set(state["tables"].get(KEYSPACE, [])))
+    if first and need_superuser:
+        server.shell(name=f"Create the superuser {settings.cassandra_superuser}",
+                     commands=[f"{CLIENT} create-superuser"], _env=env)
+    if auth_rf_wrong:
+        if first:
+            server.shell(name="Replicate system_auth as the pipeline's keyspace",
+                         commands=[f"{CLIENT} exec -e \"ALTER KEYSPACE system_auth WITH replication = "
+                                   f"{replication_cql(factors)}\""], _env=env)
+        if max(factors.values()) > 1:
+            server.shell(name="Repair system_auth after its replication change, one node at a time",
+                         commands=[f"{NODETOOL} repair -full -pr system_auth"], _serial=True)
+    if first and need_superuser:
+        server.shell(name="Drop the default superuser", commands=[f"{CLIENT} drop-default-superuser"], _env=env)
+    if first:
+        schema = files.put(name="Upload the pipeline's schema", dest=f"{CONF_DIR}/schema.cql",
+                           src=StringIO(render_schema(schema_text, KEYSPACE, factors)),
+                           user="root", group=user, mode="0640")
+        server.shell(name=f"Apply the schema of keyspace {KEYSPACE}",
+                     commands=[f"{CLIENT} exec -f {CONF_DIR}/schema.cql",
+                               f"{CLIENT} exec -e \"ALTER KEYSPACE {KEYSPACE} WITH replication = "
+                               f"{replication_cql(factors)}\""],
+                     _env=env, _if=lambda: bool(need_schema) or schema.did_change())
+    if keyspace_rf_changed and max(factors.values()) > 1:
+        server.shell(name=f"Repair {KEYSPACE} after its replication change, one node at a time",
+                     commands=[f"{NODETOOL} repair -full -pr {KEYSPACE}"], _serial=True)
+
+
+def _restart_and_wait(settings: Settings, listen_address: str) -> str:
+    """Drain a running node before restarting it, then wait until it is UN in the
+    ring as it sees it (every listed node UN) and a CQL login works."""
+    timeout = settings.cassandra_start_timeout
+    ip = re.escape(listen_address)
+    return (
+        f"if systemctl is-active --quiet {SERVICE}; then {NODETOOL} drain; fi; "
+        f"systemctl restart {SERVICE} && "
+        f"for attempt in $(seq {timeout // 2}); do "
+        f"  ring=$({NODETOOL} status 2>&1); "
+        f"  if echo \"$ring\" | grep -Eq '^UN +{ip} ' && ! echo \"$ring\" | grep -Eq '^(D[NLJM]|U[LJM]) '; then "
+        f"    out=$({CLIENT} ping 2>&1) && exit 0; "
+        f"  else out=\"$ring\"; fi; "
+        f"  systemctl is-active --quiet {SERVICE} || {{ echo 'cassandra stopped' >&2; "
+        f"journalctl -u {SERVICE} -n 30 --no-pager >&2; exit 1; }}; "
+        f"  sleep 2; "
+        f"done; echo \"not ready after {timeout}s: $out\" >&2; exit 1"
+    )

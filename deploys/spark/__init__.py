@@ -21,6 +21,7 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
+from deploys.facts import OpenFilesCeiling
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
@@ -136,8 +137,9 @@ def install_spark():
     files.put(name="Install the Spark readiness check", src=f"{TEMPLATES}/spark_ready.py", dest=READY_SCRIPT,
               mode="0755")
 
-    daemon = dict(context, user=user, heap_mb=daemon_heap_mb(settings, memory_mb),
-                  nofile=common.nofile_limit(base), bind_host=address())
+    ceiling = host.get_fact(OpenFilesCeiling)  # systemd would cap a higher LimitNOFILE silently
+    daemon = dict(context, service_user=user, heap_mb=daemon_heap_mb(settings, memory_mb),
+                  nofile=min(base.nofile_limit, ceiling or base.nofile_limit), bind_host=address())
     started = []  # operations that (re)started a daemon on this host
     for role, wanted in (("master", is_master), ("worker", is_worker)):
         if wanted:
@@ -160,7 +162,7 @@ def _daemon(role: str, home: str, configs: list, context: dict):
     unit_name = f"spark-{role}"
     log_config = files.template(
         name=f"Configure the Spark {role}'s log", src=f"{TEMPLATES}/log4j2-daemon.properties.j2",
-        dest=f"{home}/conf/log4j2-{role}.properties", user="root", group=context["user"], mode="0644",
+        dest=f"{home}/conf/log4j2-{role}.properties", user="root", group=context["service_user"], mode="0644",
         **context)
     unit = files.template(
         name=f"Install the {unit_name} unit", src=f"{TEMPLATES}/spark-daemon.service.j2",

@@ -7,3 +7,10 @@ environment or from the untracked inventories/secrets.env.
 from deploys.secrets import secret
 
 redis_password = secret("BIGDATA_REDIS_PASSWORD")
+
+# Kafka (deploys/kafka): the brokers' own SCRAM user and the pipeline's
+kafka_admin_password = secret("BIGDATA_KAFKA_ADMIN_PASSWORD")
+kafka_client_password = secret("BIGDATA_KAFKA_CLIENT_PASSWORD")
+
+# Cassandra (deploys/cassandra): the superuser that replaces the default one
+cassandra_password = secret("BIGDATA_CASSANDRA_PASSWORD")

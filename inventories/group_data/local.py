@@ -10,3 +10,11 @@ spark_worker_cores = 2
 spark_worker_memory_mb = 1024
 spark_executor_memory_mb = 512
 spark_driver_memory_mb = 512
+
+# Kafka (deploys/kafka): a container sees the whole machine's memory, so the
+# derived heap (a quarter of it) would be far too big for a laptop-sized host
+kafka_heap_mb = 512
+
+# Cassandra (deploys/cassandra): a container sees the whole machine's memory; a
+# 1 GiB heap keeps the one-node host (all five services) under 4 GiB
+cassandra_heap_mb = 1024

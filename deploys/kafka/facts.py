@@ -1,0 +1,85 @@
+"""What a Kafka host and cluster look like before a run: facts are read while
+pyinfra plans, so the deploy adds an operation only where something must change
+(a second run then reports no changes)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pyinfra.api import FactBase
+
+
+class MemoryMb(FactBase):
+    """Total memory in MB, from /proc/meminfo (needs nothing installed, so it
+    gives the same answer on a fresh host as on a provisioned one)."""
+
+    def command(self) -> str:
+        return "awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"
+
+    def process(self, output):
+        value = output[0].strip() if output else ""
+        return int(value) if value.isdigit() else None
+
+
+class StorageClusterId(FactBase):
+    """The cluster id a KRaft log directory was formatted with; None when it was never formatted."""
+
+    def command(self, log_dir: str) -> str:
+        return f"sed -n 's/^cluster\\.id=//p' {log_dir}/meta.properties 2>/dev/null || true"
+
+    def process(self, output):
+        value = output[0].strip() if output else ""
+        return value or None
+
+
+@dataclass
+class ClusterState:
+    """Topics, SCRAM users and ACLs as the running cluster reports them."""
+
+    topics: dict[str, dict] = field(default_factory=dict)  # name -> partitions, replication, configs
+    users: set[str] = field(default_factory=set)
+    acls: set[tuple[str, str, str, str]] = field(default_factory=set)  # (principal, type, name, operation)
+
+
+TOPIC_LINE = re.compile(r"^Topic: (\S+)\s+TopicId: \S+\s+PartitionCount: (\d+)\s+ReplicationFactor: (\d+)"
+                        r"\s+Configs: ?(.*)$")
+USER_LINE = re.compile(r"^SCRAM credential configs for user-principal '([^']+)' are")
+ACL_RESOURCE = re.compile(r"ACLs for resource `ResourcePattern\(resourceType=(\w+), name=(.+), patternType=LITERAL\)`")
+ACL_ENTRY = re.compile(r"\(principal=(\S+), host=\*, operation=(\w+), permissionType=ALLOW\)")
+
+
+class KafkaClusterState(FactBase):
+    """Topics, users and ACLs, asked from the running cluster with the admin's
+    credentials; None when no broker answers yet (a fresh host)."""
+
+    def command(self, tool: str, bootstrap: str, admin_config: str, principal: str) -> str:
+        common = f"--bootstrap-server {bootstrap} --command-config {admin_config}"
+        # a fresh host has neither the tool nor a running broker: report nothing
+        return (f"if [ -x {tool} ] && [ -f {admin_config} ] && systemctl is-active -q kafka; then "
+                f"timeout 60 {tool} org.apache.kafka.tools.TopicCommand {common} --describe --exclude-internal"
+                f" && echo '--users--' "
+                f"&& timeout 60 {tool} org.apache.kafka.tools.ConfigCommand {common} --describe --entity-type users"
+                f" && echo '--acls--' "
+                f"&& timeout 60 {tool} org.apache.kafka.tools.AclCommand {common} --list --principal {principal}"
+                f" || echo '--unavailable--'; fi")
+
+    def process(self, output):
+        if not output or "--unavailable--" in output or "--acls--" not in output:
+            return None
+        state, section, resource = ClusterState(), "topics", None
+        for line in output:
+            line = line.strip()
+            if line in ("--users--", "--acls--"):
+                section = line.strip("-")
+            elif section == "topics" and (match := TOPIC_LINE.match(line)):
+                configs = dict(item.split("=", 1) for item in match[4].split(",") if "=" in item)
+                state.topics[match[1]] = {"partitions": int(match[2]), "replication": int(match[3]),
+                                          "configs": configs}
+            elif section == "users" and (match := USER_LINE.match(line)):
+                state.users.add(match[1])
+            elif section == "acls":
+                if match := ACL_RESOURCE.search(line):
+                    resource = (match[1], match[2])
+                elif resource and (match := ACL_ENTRY.search(line)):
+                    state.acls.add((match[1], resource[0], resource[1], match[2]))
+        return state

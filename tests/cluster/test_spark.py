@@ -1,0 +1,157 @@
+"""deploys/spark on one host and on three, verified by testinfra: the daemons run
+where the inventory puts them, the master lists every worker ALIVE, and a real
+PySpark job runs on the cluster's executors."""
+import json
+import os
+import runpy
+import shlex
+import textwrap
+
+import pytest
+
+from ctl import ROOT
+from ctl.hosts import PREFIX_ENV
+from ctl.provision import containers_of
+from deploys import spark
+from deploys.settings import _inventory_groups, collect
+
+HOME = "/opt/bigdata/spark"
+
+
+def inventory_view(platform) -> dict[str, tuple[list[str], dict]]:
+    """container name -> (its inventory groups, its merged inventory data), read from
+    the inventory the platform was provisioned with, exactly as the deploys read it."""
+    bare = containers_of(platform.inventory, "")
+    prefix = platform.names[0][: len(platform.names[0]) - len(bare[0])]
+    before = os.environ.get(PREFIX_ENV)
+    os.environ[PREFIX_ENV] = prefix
+    try:
+        namespace = runpy.run_path(str(ROOT / platform.inventory))
+    finally:
+        os.environ.pop(PREFIX_ENV) if before is None else os.environ.__setitem__(PREFIX_ENV, before)
+    hosts = collect(str(ROOT / platform.inventory), _inventory_groups(namespace))
+    return {h.name.removeprefix("@docker/"): (h.groups, h.values) for h in hosts}
+
+
+@pytest.fixture(scope="module")
+def cluster(platform):
+    """The platform's Spark roles and settings, from its inventory."""
+    view = inventory_view(platform)
+    in_group = lambda group: [name for name in platform.names if group in view[name][0]]  # noqa: E731
+    (master,) = in_group("spark_master")
+    settings = {name: spark.Settings(**{k: v for k, v in values.items() if k in spark.Settings.model_fields})
+                for name, (groups, values) in view.items()}
+    hosts = dict(zip(platform.names, platform.hosts))
+    return dict(master=master, workers=in_group("spark_worker"), settings=settings, hosts=hosts,
+                master_ui=f"http://{master}:{settings[master].spark_master_webui_port}")
+
+
+def master_state(host, master_ui) -> dict:
+    return json.loads(host.check_output(f"curl -sf --max-time 5 {master_ui}/json/"))
+
+
+def java_of(host, unit) -> tuple[str, str]:
+    """(user, command line) of a unit's main process."""
+    pid = host.check_output(f"systemctl show -p MainPID --value {unit}")
+    assert pid not in ("", "0"), f"{unit} has no main process on {host.backend.name}"
+    return host.check_output(f"ps -o user= -p {pid}"), host.check_output(f"tr '\\0' ' ' < /proc/{pid}/cmdline")
+
+
+def test_daemons_run_where_the_inventory_puts_them(platform, cluster):
+    for name, host in cluster["hosts"].items():
+        for unit, wanted in (("spark-master", name == cluster["master"]), ("spark-worker", name in cluster["workers"])):
+            service = host.service(unit)
+            assert service.is_running == wanted and service.is_enabled == wanted, f"{unit} on {name}"
+            if wanted:
+                user, cmdline = java_of(host, unit)
+                assert user == "bigdata", f"{unit} runs as {user} on {name}"
+                memory_mb = int(host.check_output("awk '/^MemTotal/ {print int($2 / 1024)}' /proc/meminfo"))
+                heap = spark.daemon_heap_mb(cluster["settings"][name], memory_mb)
+                assert f"-Xmx{heap}m" in cmdline, cmdline
+                rss_mb = int(host.check_output(f"ps -o rss= -p $(systemctl show -p MainPID --value {unit})")) // 1024
+                print(f"{name} {unit}: heap {heap} MB, RSS {rss_mb} MB")
+
+
+def test_master_lists_every_worker_alive(cluster):
+    # asked from every Spark host: each reaches the master by its inventory address
+    for name, host in cluster["hosts"].items():
+        state = master_state(host, cluster["master_ui"])
+        assert state["status"] == "ALIVE"
+        alive = [w for w in state["workers"] if w["state"] == "ALIVE"]
+        assert sorted(w["host"] for w in alive) == sorted(cluster["workers"]), state["workers"]
+        assert state["aliveworkers"] == len(cluster["workers"])
+        for worker in alive:
+            settings = cluster["settings"][worker["host"]]
+            assert worker["cores"] == settings.spark_worker_cores
+            assert worker["memory"] == settings.spark_worker_memory_mb
+            assert worker["port"] == settings.spark_worker_port
+
+
+def test_daemons_log_to_the_log_dir(cluster):
+    master = cluster["hosts"][cluster["master"]]
+    log = master.file("/var/log/bigdata/spark/spark-master.log")
+    assert log.user == "bigdata" and "I have been elected leader" in log.content_string
+    for name in cluster["workers"]:
+        log = cluster["hosts"][name].file("/var/log/bigdata/spark/spark-worker.log")
+        assert "Successfully registered with master" in log.content_string, name
+
+
+def test_client_configuration_points_at_the_master(cluster):
+    total_cores = sum(cluster["settings"][w].spark_worker_cores for w in cluster["workers"])
+    for name, host in cluster["hosts"].items():
+        defaults = dict(line.split(None, 1) for line in host.file(f"{HOME}/conf/spark-defaults.conf")
+                        .content_string.splitlines() if line.strip() and not line.startswith("#"))
+        assert defaults["spark.master"] == f"spark://{cluster['master']}:7077"
+        assert int(defaults["spark.sql.shuffle.partitions"]) == total_cores, "one shuffle partition per core"
+
+
+JOB = """
+import json, sys, urllib.request
+from pyspark.sql import SparkSession
+
+spark = SparkSession.builder.appName("bigdata-smoke-test").getOrCreate()
+sc = spark.sparkContext
+cores = int(sys.argv[1])
+squares = sc.parallelize(range(1, 1001), cores).map(lambda x: x * x).sum()  # Python on the executors
+groups = {r["k"]: r["count"] for r in spark.range(0, 700).selectExpr("id % 7 AS k").groupBy("k").count().collect()}
+with urllib.request.urlopen(f"{sc.uiWebUrl}/api/v1/applications/{sc.applicationId}/executors") as response:
+    executors = [e["hostPort"].rsplit(":", 1)[0] for e in json.load(response) if e["id"] != "driver"]
+print("RESULT " + json.dumps({
+    "app_id": sc.applicationId, "master": sc.master, "squares": squares, "groups": groups,
+    "executors": sorted(executors),
+    "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions"),
+}))
+spark.stop()
+"""
+
+
+def test_a_pyspark_job_runs_on_every_worker(cluster):
+    host = cluster["hosts"][cluster["master"]]
+    cores = sum(cluster["settings"][w].spark_worker_cores for w in cluster["workers"])
+    host.check_output(f"printf %s {shlex.quote(textwrap.dedent(JOB))} > /root/smoke_job.py")
+    master_url = f"spark://{cluster['master']}:7077"
+    # wait until every worker's executor has registered, so the job must use them all
+    submit = host.run(
+        f"timeout 300 {HOME}/bin/spark-submit --master {master_url} --conf spark.cores.max={cores} "
+        f"--conf spark.scheduler.minRegisteredResourcesRatio=1.0 "
+        f"--conf spark.scheduler.maxRegisteredResourcesWaitingTime=120s /root/smoke_job.py {cores}")
+    assert submit.rc == 0, submit.stderr[-4000:]
+    (line,) = [line for line in submit.stdout.splitlines() if line.startswith("RESULT ")]
+    result = json.loads(line.removeprefix("RESULT "))
+    assert result["master"] == master_url
+    assert result["squares"] == sum(x * x for x in range(1, 1001))
+    assert result["groups"] == {str(k): 100 for k in range(7)}  # JSON keys are strings
+    assert result["executors"] == sorted(cluster["workers"]), "one executor on every worker"
+    assert result["shuffle_partitions"] == str(cores)
+    # the master saw the application run and finish
+    finished = {app["id"]: app for app in master_state(host, cluster["master_ui"])["completedapps"]}
+    assert finished[result["app_id"]]["state"] == "FINISHED"
+    assert finished[result["app_id"]]["name"] == "bigdata-smoke-test"
+
+
+def test_second_run_changes_and_restarts_nothing(platform, cluster):
+    assert "Wait until the Spark master lists" in platform.first_run.output, "the first run deployed Spark"
+    assert platform.second_run.changed == 0, platform.second_run.output[-3000:]
+    for name, host in cluster["hosts"].items():
+        for unit in ("spark-master",) * (name == cluster["master"]) + ("spark-worker",) * (name in cluster["workers"]):
+            assert host.check_output(f"systemctl show -p NRestarts --value {unit}") == "0", f"{unit} on {name}"
