@@ -39,21 +39,18 @@ def host_image():
 
 @pytest.fixture(scope="session")
 def rig(host_image):
-    """Starts hosts and provisions them; removes everything at the end of the session."""
-    started: dict[str, Platform] = {}
+    """provision(inventory, deploy): start an inventory's hosts and deploy to them
+    twice. Whatever is left is removed at the end of the session."""
 
     def provision(inventory: str, deploy: str = "deploys/site.py") -> Platform:
-        key = (inventory, deploy)
-        if key not in started:
-            names = containers_of(inventory, PREFIX)
-            hosts.start(names, image=host_image, network=NETWORK, owner=OWNER)
-            label = inventory.rsplit("/", 1)[-1].removesuffix(".py")
-            first = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-first")
-            assert first.returncode == 0, f"first deploy of {inventory} failed:\n{first.output[-4000:]}"
-            second = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-second")
-            assert second.returncode == 0, f"second deploy of {inventory} failed:\n{second.output[-4000:]}"
-            started[key] = Platform(inventory, names, first, second)
-        return started[key]
+        names = containers_of(inventory, PREFIX)
+        hosts.start(names, image=host_image, network=NETWORK, owner=OWNER)
+        label = inventory.rsplit("/", 1)[-1].removesuffix(".py")
+        first = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-first")
+        assert first.returncode == 0, f"first deploy of {inventory} failed:\n{first.output[-4000:]}"
+        second = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-second")
+        assert second.returncode == 0, f"second deploy of {inventory} failed:\n{second.output[-4000:]}"
+        return Platform(inventory, names, first, second)
 
     try:
         yield provision
@@ -64,4 +61,8 @@ def rig(host_image):
 @pytest.fixture(scope="session", params=["inventories/bigdata.py", "inventories/cluster.py"],
                 ids=["one-node", "three-node"])
 def platform(request, rig) -> Platform:
-    return rig(request.param)
+    """The whole platform on one node, then on three (pytest groups the tests by
+    topology, so one runs at a time and its hosts go before the next starts)."""
+    provisioned = rig(request.param)
+    yield provisioned
+    hosts.remove_containers(provisioned.names)
