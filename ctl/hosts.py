@@ -80,10 +80,6 @@ def remove(owner: str) -> None:
         run("docker", "network", "rm", *networks, quiet=True)
 
 
-def remove_containers(names: list[str]) -> None:
-    run("docker", "rm", "--force", "--volumes", *names, quiet=True)
-
-
 def owners() -> set[str]:
     """Owners of the containers and networks that exist now."""
     found = set()

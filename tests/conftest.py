@@ -1,11 +1,20 @@
-"""Shared fixtures: the local host rig (systemd containers provisioned by the
-bundle's own deploys) for the tests that need real hosts."""
+"""Shared fixtures. The test rig: real systemd hosts from the project's host image,
+provisioned by the project's own inventories and deploys, handed to testinfra, and
+removed at the end, even when a test fails or the run is interrupted."""
 import os
 import signal
+from dataclasses import dataclass
 
 import pytest
+import testinfra
 
+from ctl import hosts, images, prereqs
+from ctl.provision import DeployResult, containers_of, run_deploy
 from deploys import secrets
+
+OWNER = f"rig:{os.getpid()}"
+PREFIX = f"rig{os.getpid()}-"
+NETWORK = f"{PREFIX}net"
 
 
 def pytest_configure(config):
@@ -18,3 +27,64 @@ def pytest_configure(config):
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+
+
+@dataclass
+class Platform:
+    inventory: str
+    names: list[str]
+    first_run: DeployResult
+    second_run: DeployResult
+
+    @property
+    def hosts(self):
+        return [testinfra.get_host(f"docker://{name}") for name in self.names]
+
+    def deploy(self, deploy="deploys/site.py", **kwargs) -> DeployResult:
+        return run_deploy(self.inventory, deploy, prefix=PREFIX, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def host_image():
+    prereqs.ensure_docker()
+    hosts.remove_orphans()
+    return images.host_image()
+
+
+@pytest.fixture(scope="session")
+def rig(host_image):
+    """provision(inventory, deploy): start an inventory's hosts and deploy to them
+    twice. Whatever is left is removed at the end of the session."""
+
+    def provision(inventory: str, deploy: str = "deploys/site.py") -> Platform:
+        names = containers_of(inventory, PREFIX)
+        hosts.start(names, image=host_image, network=NETWORK, owner=OWNER)
+        label = inventory.rsplit("/", 1)[-1].removesuffix(".py")
+        first = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-first")
+        assert first.returncode == 0, f"first deploy of {inventory} failed:\n{first.output[-4000:]}"
+        second = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-second")
+        assert second.returncode == 0, f"second deploy of {inventory} failed:\n{second.output[-4000:]}"
+        return Platform(inventory, names, first, second)
+
+    try:
+        yield provision
+    finally:
+        hosts.remove(OWNER)
+
+
+@pytest.fixture(scope="session")
+def one_node(rig) -> Platform:
+    """The whole platform on the one-node "bigdata" inventory (cluster and service tests share it)."""
+    return rig("inventories/bigdata.py")
+
+
+@pytest.fixture(scope="session")
+def three_node(rig) -> Platform:
+    """The whole platform on the local three-node cluster inventory."""
+    return rig("inventories/cluster.py")
+
+
+@pytest.fixture(scope="session", params=["one_node", "three_node"], ids=["one-node", "three-node"])
+def platform(request) -> Platform:
+    """Each cluster test runs on one node and on three."""
+    return request.getfixturevalue(request.param)
