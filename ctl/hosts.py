@@ -9,21 +9,15 @@ import os
 import subprocess
 import time
 
+from ctl import ROOT
 from ctl.console import fail, run
 
 OWNER_LABEL = "io.bigdata.owner"  # "rig:<pid>" for test runs, "up" for ./bigdata up
 PREFIX_ENV = "BIGDATA_LOCAL_PREFIX"
 
-# What a container needs to run systemd as PID 1 here (see shared/PLATFORM.md):
-# --privileged fails (no CAP_SYS_RESOURCE in the bounding set), so grant the rest.
-SYSTEMD_FLAGS = [
-    "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-    "--security-opt", "systempaths=unconfined",
-    "--cgroupns=host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
-    "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp:exec",
-    "--env", "container=docker",
-]
+# What a container needs to run systemd as PID 1 here; shared with the Vagrantfile.
+SYSTEMD_FLAGS = [line for line in (ROOT / "images/host/docker-run.flags").read_text().splitlines()
+                 if line and not line.startswith("#")]
 
 
 def local_hosts(*names: str) -> list[tuple[str, dict]]:
