@@ -4,6 +4,7 @@ import shlex
 import subprocess
 import sys
 import time
+from typing import NoReturn
 
 
 def say(message: str) -> None:
@@ -32,6 +33,6 @@ def run(*args, quiet=False, **kwargs) -> subprocess.CompletedProcess:
         raise SystemExit(f"command failed ({error.returncode}): {shlex.join(map(str, args))}\n{detail}") from None
 
 
-def fail(message: str) -> "NoReturn":  # noqa: F821
+def fail(message: str) -> NoReturn:
     print(f"error: {message}", file=sys.stderr, flush=True)
     raise SystemExit(2)

@@ -12,11 +12,11 @@ from deploys.versions import artifact
 
 DOWNLOADS = "/var/cache/bigdata"
 
-# Normalises every .sha512 format the archive uses ("<hex>  <file>", bare hex,
-# gpg's "<file>: 8D2D 1F3E ..." over several lines) to bare lowercase hex.
-VERIFY = ('want=$(sed "s|{file}||" {file}.sha512 | tr -d " \\n\\t:" | tr A-F a-f); '
-          'got=$(sha512sum {file} | cut -d" " -f1); '
-          '[ "$want" = "$got" ] || {{ echo "SHA-512 mismatch for {file}" >&2; exit 1; }}')
+# Normalises every .sha512 format the archive uses ("<hex>  <file>", "<hex> *<file>",
+# bare hex, gpg's "<file>: 8D2D 1F3E ..." over several lines) to bare lowercase hex.
+VERIFY = ('want=$(sed -e "s|{path}||" -e "s|{name}||" -e "s|[*]||" {path}.sha512 | tr -d " \\n\\t:" '
+          '| tr A-F a-f); got=$(sha512sum {path} | cut -d" " -f1); '
+          '[ "$want" = "$got" ] || {{ echo "SHA-512 mismatch for {path}" >&2; exit 1; }}')
 
 
 def install_distribution(name: str, base_url: str, install_dir: str, owner: str) -> str:
@@ -31,7 +31,7 @@ def install_distribution(name: str, base_url: str, install_dir: str, owner: str)
         _fetch(dist, base_url, tarball)
         server.shell(
             name=f"Verify and unpack {dist.filename}",
-            commands=[VERIFY.format(file=tarball),
+            commands=[VERIFY.format(path=tarball, name=dist.filename),
                       f"tar -xzf {tarball} -C {install_dir}",
                       f"chown -R root:{owner} {versioned}"],
         )

@@ -22,3 +22,15 @@ class ResolvedAddress(FactBase):
 
     def process(self, output):
         return output[0].strip() if output and output[0].strip() else None
+
+
+class MemoryMb(FactBase):
+    """Total memory in MB, from /proc/meminfo (needs nothing installed, so it
+    gives the same answer on a fresh host as on a provisioned one)."""
+
+    def command(self) -> str:
+        return "awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"
+
+    def process(self, output):
+        value = output[0].strip() if output else ""
+        return int(value) if value.isdigit() else None

@@ -130,7 +130,7 @@ def _check_host(host: HostSettings, models: list[type[ComponentSettings]],
         for key in host.values
         if key not in known and not key.startswith(CONNECTOR_KEY_PREFIXES) and key != "address"
     ]
-    ports: dict[int, str] = {}
+    ports: dict[int, tuple[str, str]] = {}  # port -> (key, where its value came from)
     for model in models:
         if not set(model.groups) & set(host.groups):
             continue
@@ -149,10 +149,12 @@ def _check_host(host: HostSettings, models: list[type[ComponentSettings]],
         for key, message in settings.cluster_problems(group_sizes):
             problems.append(f"{host.sources.get(key, 'defaults')}: {key}: {message}")
         for key, port in model.ports(settings).items():
-            if port in ports and ports[port] != key:
-                problems.append(f"{host.sources.get(key, 'defaults')}: {key}: port {port} is also {ports[port]} "
-                                f"on host {host.name}")
-            ports.setdefault(port, key)
+            source = host.sources.get(key, f"{model.__module__} (default)")
+            if port in ports and ports[port][0] != key:
+                other, other_source = ports[port]
+                problems.append(f"{source}: {key}: port {port} is also {other} on host {host.name} "
+                                f"({other} from {other_source})")
+            ports.setdefault(port, (key, source))
     return problems
 
 

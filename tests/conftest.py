@@ -3,6 +3,7 @@ provisioned by the project's own inventories and deploys, handed to testinfra, a
 removed at the end, even when a test fails or the run is interrupted."""
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -40,8 +41,9 @@ class Platform:
     def hosts(self):
         return [testinfra.get_host(f"docker://{name}") for name in self.names]
 
-    def deploy(self, deploy="deploys/site.py", **kwargs) -> DeployResult:
-        return run_deploy(self.inventory, deploy, prefix=PREFIX, **kwargs)
+    def deploy(self, deploy="deploys/site.py", inventory=None, **kwargs) -> DeployResult:
+        """Run a deploy again on these hosts (with another inventory naming the same hosts, if given)."""
+        return run_deploy(inventory or self.inventory, deploy, prefix=PREFIX, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -52,19 +54,37 @@ def host_image():
 
 
 @pytest.fixture(scope="session")
-def rig(host_image):
+def progress(pytestconfig):
+    """Prints a line to the terminal even while pytest captures output: long
+    provisioning steps say what they are doing."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(message: str) -> None:
+        with capture.global_and_fixture_disabled():
+            print(f"\n==> {message}", flush=True)
+
+    return say
+
+
+@pytest.fixture(scope="session")
+def rig(host_image, progress):
     """provision(inventory, deploy): start an inventory's hosts and deploy to them
     twice. Whatever is left is removed at the end of the session."""
 
     def provision(inventory: str, deploy: str = "deploys/site.py") -> Platform:
         names = containers_of(inventory, PREFIX)
+        started = time.monotonic()
+        progress(f"rig: starting {len(names)} host(s) for {inventory}")
         hosts.start(names, image=host_image, network=NETWORK, owner=OWNER)
         label = inventory.rsplit("/", 1)[-1].removesuffix(".py")
-        first = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-first")
-        assert first.returncode == 0, f"first deploy of {inventory} failed:\n{first.output[-4000:]}"
-        second = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-second")
-        assert second.returncode == 0, f"second deploy of {inventory} failed:\n{second.output[-4000:]}"
-        return Platform(inventory, names, first, second)
+        runs = []
+        for attempt in ("first", "second"):
+            result = run_deploy(inventory, deploy, prefix=PREFIX, log_name=f"{label}-{attempt}")
+            progress(f"rig: {attempt} run of {deploy} on {inventory}: {result.changed} change(s), "
+                     f"exit {result.returncode} ({time.monotonic() - started:.0f}s so far; log {result.log})")
+            assert result.returncode == 0, f"{attempt} deploy of {inventory} failed:\n{result.output[-4000:]}"
+            runs.append(result)
+        return Platform(inventory, names, *runs)
 
     try:
         yield provision

@@ -14,7 +14,6 @@ client settings in /etc/kafka/admin.properties (see that file)."""
 from __future__ import annotations
 
 import base64
-import re
 import uuid
 
 from pydantic import Field, field_validator
@@ -27,9 +26,9 @@ from pyinfra.operations.util import any_changed
 
 import deploys.common
 from deploys.artifacts import install_distribution
-from deploys.facts import OpenFilesCeiling, ResolvedAddress
+from deploys.facts import MemoryMb, OpenFilesCeiling, ResolvedAddress
 from deploys.health import wait_until
-from deploys.kafka.facts import KafkaClusterState, MemoryMb, StorageClusterId
+from deploys.kafka.facts import KafkaClusterState, StorageClusterId
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
 from deploys.versions import KAFKA_VERSION
@@ -123,8 +122,6 @@ class Settings(ComponentSettings):
             problems.append(("kafka_min_insync_replicas",
                              f"{self.min_insync(brokers)} in-sync replicas required, but topics have only "
                              f"{replication} replica(s): no write could ever succeed"))
-        if self.kafka_partitions > 10000:
-            problems.append(("kafka_partitions", "more partitions than the hosts' open-files limit can serve"))
         return problems
 
 

@@ -9,18 +9,6 @@ from dataclasses import dataclass, field
 from pyinfra.api import FactBase
 
 
-class MemoryMb(FactBase):
-    """Total memory in MB, from /proc/meminfo (needs nothing installed, so it
-    gives the same answer on a fresh host as on a provisioned one)."""
-
-    def command(self) -> str:
-        return "awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"
-
-    def process(self, output):
-        value = output[0].strip() if output else ""
-        return int(value) if value.isdigit() else None
-
-
 class StorageClusterId(FactBase):
     """The cluster id a KRaft log directory was formatted with; None when it was never formatted."""
 

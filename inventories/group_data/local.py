@@ -18,3 +18,10 @@ kafka_heap_mb = 512
 # Cassandra (deploys/cassandra): a container sees the whole machine's memory; a
 # 1 GiB heap keeps the one-node host (all five services) under 4 GiB
 cassandra_heap_mb = 1024
+
+# ZooKeeper (deploys/zookeeper): Mesos and Marathon keep little state in it
+zookeeper_heap_mb = 128
+# local hosts share one fast network: gossip converges at once, so nodes need not
+# wait Cassandra's production delays (30 s ring delay, gossip settling) to join
+cassandra_ring_delay_ms = 5000
+cassandra_skip_gossip_settle = True
