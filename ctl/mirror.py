@@ -58,6 +58,7 @@ MIRROR = CACHE / "mirror"          # the archive-like tree: what deploys read
 WORK = CACHE / "mirror-build"      # downloads and staging
 M2 = CACHE / "m2"                  # Maven's local repository (CI may cache it)
 NAMES = ("zookeeper", "kafka", "cassandra", "spark")
+CONFIG_FILES = Path(__file__).resolve().parent / "distributions"  # conf/ and config/ files we ship
 
 MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 # Bump a component's revision when its builder changes in a way the recipe
@@ -65,6 +66,12 @@ MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.
 RECIPE_REVISION = {"zookeeper": 1, "kafka": 1, "cassandra": 1, "spark": 1}
 # Fixed timestamp for every tarball entry, so a rebuild gives identical bytes.
 TAR_MTIME = int(os.environ.get("SOURCE_DATE_EPOCH", 315532800))  # 1980-01-01
+
+
+def _config_files(name: str) -> dict[str, str]:
+    """The config files a distribution ships (ctl/distributions/<name>/), by relative path."""
+    folder = CONFIG_FILES / name
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def artifact_path(name: str) -> Path:
@@ -362,8 +369,7 @@ def _kafka_recipe() -> dict:
                         f"org.apache.kafka:kafka-storage:{v}", f"org.apache.kafka:kafka-server:{v}"],
         # the slf4j 1.x binding for the log4j2 the broker itself depends on
         "logging_binding": "org.apache.logging.log4j:log4j-slf4j-impl",
-        "config": {"server.properties": KAFKA_SERVER_PROPERTIES, "log4j2.yaml": KAFKA_LOG4J2,
-                   "tools-log4j2.yaml": KAFKA_TOOLS_LOG4J2},
+        "config": _config_files("kafka"),
     }
 
 
@@ -399,103 +405,8 @@ def _single_versions(deps: list[Dependency], what: str) -> None:
         seen[key] = dep.version
 
 
-KAFKA_SERVER_PROPERTIES = """\
-# A single combined KRaft node (broker + controller), as in the official
-# config/server.properties. Deploys template their own; tools and tests may
-# start from this one. Format the log dir before the first start:
-#   java -cp 'libs/*' kafka.tools.StorageTool format -c config/server.properties \\
-#        --cluster-id "$(java -cp 'libs/*' kafka.tools.StorageTool random-uuid)" --standalone
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=localhost:9093
-listeners=PLAINTEXT://:9092,CONTROLLER://:9093
-advertised.listeners=PLAINTEXT://localhost:9092,CONTROLLER://localhost:9093
-inter.broker.listener.name=PLAINTEXT
-controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
-num.network.threads=3
-num.io.threads=8
-log.dirs=/tmp/kraft-combined-logs
-num.partitions=1
-num.recovery.threads.per.data.dir=1
-# one node: internal topics cannot have more replicas than brokers
-offsets.topic.replication.factor=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-log.retention.hours=168
-log.segment.bytes=1073741824
-log.retention.check.interval.ms=300000
-"""
 
-KAFKA_LOG4J2 = """\
-# The broker's logging (log4j2, YAML: jackson-dataformat-yaml is in libs/).
-# Use: java -Dlog4j2.configurationFile=config/log4j2.yaml -Dkafka.logs.dir=/var/log/kafka ...
-# Lines go to stdout (the journal under systemd) and to ${kafka.logs.dir}/server.log.
-Configuration:
-  Properties:
-    Property:
-      - name: "logPattern"
-        value: "[%d] %p %m (%c)%n"
-      - name: "logDir"
-        value: "${sys:kafka.logs.dir:-.}"
-  Appenders:
-    Console:
-      name: STDOUT
-      PatternLayout:
-        pattern: "${logPattern}"
-    RollingFile:
-      - name: ServerAppender
-        fileName: "${logDir}/server.log"
-        filePattern: "${logDir}/server.log.%d{yyyy-MM-dd-HH}"
-        PatternLayout:
-          pattern: "${logPattern}"
-        TimeBasedTriggeringPolicy:
-          modulate: true
-          interval: 1
-      - name: ControllerAppender
-        fileName: "${logDir}/controller.log"
-        filePattern: "${logDir}/controller.log.%d{yyyy-MM-dd-HH}"
-        PatternLayout:
-          pattern: "${logPattern}"
-        TimeBasedTriggeringPolicy:
-          modulate: true
-          interval: 1
-  Loggers:
-    Root:
-      level: INFO
-      AppenderRef:
-        - ref: STDOUT
-        - ref: ServerAppender
-    Logger:
-      - name: org.apache.kafka.controller
-        level: INFO
-        additivity: false
-        AppenderRef:
-          ref: ControllerAppender
-      - name: kafka.request.logger
-        level: WARN
-      - name: org.apache.kafka.clients
-        level: WARN
-"""
 
-KAFKA_TOOLS_LOG4J2 = """\
-# Logging for command line tools (TopicCommand, StorageTool, ...): warnings to stderr.
-# Use: java -Dlog4j2.configurationFile=config/tools-log4j2.yaml ...
-Configuration:
-  Appenders:
-    Console:
-      name: STDERR
-      target: SYSTEM_ERR
-      PatternLayout:
-        pattern: "[%d] %p %m (%c)%n"
-  Loggers:
-    Root:
-      level: WARN
-      AppenderRef:
-        - ref: STDERR
-"""
 
 
 # --------------------------------------------------------------------------- Cassandra
@@ -504,11 +415,7 @@ def _cassandra_recipe() -> dict:
     return {
         "revision": RECIPE_REVISION["cassandra"],
         "coordinates": [f"org.apache.cassandra:cassandra-all:{versions.CASSANDRA_VERSION}"],
-        "conf": {"logback.xml": CASSANDRA_LOGBACK, "logback-tools.xml": CASSANDRA_LOGBACK_TOOLS,
-                 "jvm-server.options": CASSANDRA_JVM_SERVER, "jvm17-server.options": CASSANDRA_JVM17_SERVER,
-                 "jvm17-clients.options": CASSANDRA_JVM17_CLIENTS,
-                 "triggers/README.txt": "Trigger jars placed here are loaded by Cassandra (conf/triggers,\n"
-                                        "or -Dcassandra.triggers_dir).\n"},
+        "conf": _config_files("cassandra"),
         # stock conf files shipped inside the cassandra-all jar
         "conf_from_jar": {"hotspot_compiler": "META-INF/hotspot_compiler"},
     }
@@ -535,185 +442,10 @@ def _build_cassandra(top: Path, recipe: dict) -> list[str]:
     return [f"Maven Central: {dep}" for dep in deps]
 
 
-CASSANDRA_LOGBACK = """\
-<!--
-  Cassandra's logging. The JVM needs -Dlogback.configurationFile=logback.xml
-  (found on the classpath: put conf/ on it) and -Dcassandra.logdir=<dir>.
-  system.log gets INFO and up, debug.log DEBUG for org.apache.cassandra,
-  stdout INFO (the journal under systemd).
--->
-<configuration scan="true" scanPeriod="60 seconds" debug="false">
-  <!-- flush the async appender on JVM exit -->
-  <shutdownHook/>
-  <property name="LOG_DIR" value="${cassandra.logdir:-logs}" />
 
-  <appender name="SYSTEMLOG" class="ch.qos.logback.core.rolling.RollingFileAppender">
-    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
-      <level>INFO</level>
-    </filter>
-    <file>${LOG_DIR}/system.log</file>
-    <rollingPolicy class="ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy">
-      <fileNamePattern>${LOG_DIR}/system.log.%d{yyyy-MM-dd}.%i.zip</fileNamePattern>
-      <maxFileSize>50MB</maxFileSize>
-      <maxHistory>7</maxHistory>
-      <totalSizeCap>5GB</totalSizeCap>
-    </rollingPolicy>
-    <encoder>
-      <pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern>
-    </encoder>
-  </appender>
 
-  <appender name="DEBUGLOG" class="ch.qos.logback.core.rolling.RollingFileAppender">
-    <file>${LOG_DIR}/debug.log</file>
-    <rollingPolicy class="ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy">
-      <fileNamePattern>${LOG_DIR}/debug.log.%d{yyyy-MM-dd}.%i.zip</fileNamePattern>
-      <maxFileSize>50MB</maxFileSize>
-      <maxHistory>7</maxHistory>
-      <totalSizeCap>5GB</totalSizeCap>
-    </rollingPolicy>
-    <encoder>
-      <pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern>
-    </encoder>
-  </appender>
 
-  <appender name="ASYNCDEBUGLOG" class="ch.qos.logback.classic.AsyncAppender">
-    <queueSize>1024</queueSize>
-    <discardingThreshold>0</discardingThreshold>
-    <includeCallerData>true</includeCallerData>
-    <appender-ref ref="DEBUGLOG" />
-  </appender>
 
-  <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
-    <filter class="ch.qos.logback.classic.filter.ThresholdFilter">
-      <level>INFO</level>
-    </filter>
-    <encoder>
-      <pattern>%-5level [%thread] %date{ISO8601} %F:%L - %msg%n</pattern>
-    </encoder>
-  </appender>
-
-  <root level="INFO">
-    <appender-ref ref="SYSTEMLOG" />
-    <appender-ref ref="STDOUT" />
-    <appender-ref ref="ASYNCDEBUGLOG" />
-  </root>
-  <logger name="org.apache.cassandra" level="DEBUG"/>
-</configuration>
-"""
-
-CASSANDRA_LOGBACK_TOOLS = """\
-<!-- Logging for nodetool and other tools: warnings to stderr.
-     Use: -Dlogback.configurationFile=logback-tools.xml with conf/ on the classpath. -->
-<configuration>
-  <appender name="STDERR" class="ch.qos.logback.core.ConsoleAppender">
-    <target>System.err</target>
-    <encoder>
-      <pattern>%-5level %date{"HH:mm:ss,SSS"} %msg%n</pattern>
-    </encoder>
-  </appender>
-  <root level="WARN">
-    <appender-ref ref="STDERR" />
-  </root>
-</configuration>
-"""
-
-CASSANDRA_JVM_SERVER = """\
-# JVM flags for every Cassandra server JVM, one per line; lines that do not
-# start with '-' are ignored (the format of the official conf/*.options).
-# The deploy adds what depends on the host: -Xms/-Xmx, -Dcassandra.logdir,
-# -Dcassandra.storagedir, -Dcassandra.jmx.local.port=7199, and
-# -javaagent:<home>/lib/jamm-*.jar, -XX:CompileCommandFile=<home>/conf/hotspot_compiler.
--ea
--da:net.openhft...
--XX:+UseThreadPriorities
--XX:+HeapDumpOnOutOfMemoryError
--XX:+ExitOnOutOfMemoryError
--Xss256k
--XX:+AlwaysPreTouch
--XX:+UseTLAB
--XX:+ResizeTLAB
--XX:+UseNUMA
--XX:+PerfDisableSharedMem
--Djava.net.preferIPv4Stack=true
-"""
-
-CASSANDRA_JVM17_SERVER = """\
-# JVM flags Cassandra 5.0 needs on Java 17 (on top of jvm-server.options).
-
-# Garbage collector: G1.
--XX:+UseG1GC
--XX:+ParallelRefProcEnabled
--XX:MaxTenuringThreshold=1
--XX:G1HeapRegionSize=16m
--XX:G1RSetUpdatingPauseTimePercent=5
--XX:MaxGCPauseMillis=300
--XX:InitiatingHeapOccupancyPercent=70
-
-# Module system: Cassandra reaches into JDK internals (jamm, Chronicle, Netty, JMX).
--Djdk.attach.allowAttachSelf=true
---add-exports=java.base/jdk.internal.misc=ALL-UNNAMED
---add-exports=java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
---add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED
---add-exports=java.rmi/sun.rmi.server=ALL-UNNAMED
---add-exports=java.sql/java.sql=ALL-UNNAMED
---add-exports=java.base/java.lang.ref=ALL-UNNAMED
---add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED
---add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
---add-exports=jdk.attach/sun.tools.attach=ALL-UNNAMED
---add-opens=java.base/java.lang.module=ALL-UNNAMED
---add-opens=java.base/jdk.internal.loader=ALL-UNNAMED
---add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
---add-opens=java.base/jdk.internal.reflect=ALL-UNNAMED
---add-opens=java.base/jdk.internal.math=ALL-UNNAMED
---add-opens=java.base/jdk.internal.module=ALL-UNNAMED
---add-opens=java.base/jdk.internal.util.jar=ALL-UNNAMED
---add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED
---add-opens=java.base/sun.nio.ch=ALL-UNNAMED
---add-opens=java.base/java.io=ALL-UNNAMED
---add-opens=java.base/java.lang.reflect=ALL-UNNAMED
---add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
---add-opens=java.base/java.lang=ALL-UNNAMED
---add-opens=java.base/java.util=ALL-UNNAMED
-
-# Netty: direct buffers through Unsafe, and the allocator defaults Cassandra expects.
--Dio.netty.tryReflectionSetAccessible=true
--Dio.netty.allocator.useCacheForAllThreads=true
--Dio.netty.allocator.maxOrder=11
-"""
-
-CASSANDRA_JVM17_CLIENTS = """\
-# JVM flags for Cassandra's tools (NodeTool, sstable tools) on Java 17: without
-# them NodeTool dies with "Cassandra is unable to access required classes".
--Djdk.attach.allowAttachSelf=true
---add-exports=java.base/jdk.internal.misc=ALL-UNNAMED
---add-exports=java.base/jdk.internal.ref=ALL-UNNAMED
---add-exports=java.base/sun.nio.ch=ALL-UNNAMED
---add-exports=java.management.rmi/com.sun.jmx.remote.internal.rmi=ALL-UNNAMED
---add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED
---add-exports=java.rmi/sun.rmi.server=ALL-UNNAMED
---add-exports=java.sql/java.sql=ALL-UNNAMED
---add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED
---add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED
---add-exports=jdk.attach/sun.tools.attach=ALL-UNNAMED
---add-opens=java.base/java.lang.module=ALL-UNNAMED
---add-opens=java.base/jdk.internal.loader=ALL-UNNAMED
---add-opens=java.base/jdk.internal.ref=ALL-UNNAMED
---add-opens=java.base/jdk.internal.reflect=ALL-UNNAMED
---add-opens=java.base/jdk.internal.math=ALL-UNNAMED
---add-opens=java.base/jdk.internal.module=ALL-UNNAMED
---add-opens=java.base/jdk.internal.util.jar=ALL-UNNAMED
---add-opens=jdk.management/com.sun.management.internal=ALL-UNNAMED
---add-opens=java.base/sun.nio.ch=ALL-UNNAMED
---add-opens=java.base/java.io=ALL-UNNAMED
---add-opens=java.base/java.util=ALL-UNNAMED
---add-opens=java.base/java.util.concurrent=ALL-UNNAMED
---add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED
---add-opens=java.base/java.lang=ALL-UNNAMED
---add-opens=java.base/java.lang.reflect=ALL-UNNAMED
---add-opens=java.base/java.math=ALL-UNNAMED
---add-opens=java.base/java.net=ALL-UNNAMED
---add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED
-"""
 
 
 # --------------------------------------------------------------------------- Spark
@@ -826,7 +558,7 @@ def _zookeeper_recipe() -> dict:
                         "org.xerial.snappy:snappy-java:1.1.10.5",
                         "commons-cli:commons-cli:1.5.0",
                         "ch.qos.logback:logback-classic:1.3.15"],
-        "conf": {"logback.xml": ZOOKEEPER_LOGBACK, "zoo_sample.cfg": ZOOKEEPER_SAMPLE_CFG},
+        "conf": _config_files("zookeeper"),
     }
 
 
@@ -846,33 +578,7 @@ def _build_zookeeper(top: Path, recipe: dict) -> list[str]:
     return [f"Maven Central: {dep}" for dep in deps]
 
 
-ZOOKEEPER_LOGBACK = """\
-<!-- ZooKeeper's logging: to zookeeper.log.dir (-Dzookeeper.log.dir), rolled daily. -->
-<configuration>
-  <property name="zookeeper.log.dir" value="${zookeeper.log.dir:-.}" />
-  <appender name="FILE" class="ch.qos.logback.core.rolling.RollingFileAppender">
-    <file>${zookeeper.log.dir}/zookeeper.log</file>
-    <rollingPolicy class="ch.qos.logback.core.rolling.SizeAndTimeBasedRollingPolicy">
-      <fileNamePattern>${zookeeper.log.dir}/zookeeper.%d{yyyy-MM-dd}.%i.log.gz</fileNamePattern>
-      <maxFileSize>50MB</maxFileSize>
-      <maxHistory>7</maxHistory>
-      <totalSizeCap>1GB</totalSizeCap>
-    </rollingPolicy>
-    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern></encoder>
-  </appender>
-  <root level="INFO"><appender-ref ref="FILE" /></root>
-</configuration>
-"""
 
-ZOOKEEPER_SAMPLE_CFG = """\
-# The stock sample: deploys write their own zoo.cfg.
-tickTime=2000
-initLimit=10
-syncLimit=5
-dataDir=/tmp/zookeeper
-clientPort=2181
-4lw.commands.whitelist=srvr,ruok,mntr
-"""
 
 
 RECIPES = {"zookeeper": _zookeeper_recipe, "kafka": _kafka_recipe, "cassandra": _cassandra_recipe,
