@@ -9,8 +9,6 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-import pytest
-
 from ctl import ROOT
 from ctl.provision import containers_of, run_deploy
 from deploys.kafka import ADMIN_CONFIG, TOOL, Settings
