@@ -23,17 +23,18 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pyinfra import host, logger
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deploy
+from pyinfra.facts.files import Directory
 from pyinfra.facts.hardware import Memory
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common
-from deploys.artifacts import install_distribution
+from deploys.artifacts import DOWNLOADS, _fetch
 from deploys.facts import ResolvedAddress
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
-from deploys.versions import CASSANDRA_VERSION
+from deploys.versions import CASSANDRA_VERSION, artifact
 from services.core.names import KEYSPACE
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -72,6 +73,10 @@ class Settings(ComponentSettings):
     cassandra_concurrent_reads: int = Field(32, ge=2)
     cassandra_concurrent_writes: int = Field(32, ge=2)
     cassandra_concurrent_compactors: int = Field(2, ge=1)
+    # startup pacing: how long a starting node listens to gossip before it joins
+    # (Cassandra's default), and whether it waits for gossip to settle before serving
+    cassandra_ring_delay_ms: int = Field(30000, ge=1000)
+    cassandra_skip_gossip_settle: bool = False
     # how long a node may take to start and join (seconds)
     cassandra_start_timeout: int = Field(300, ge=30)
 
@@ -198,15 +203,14 @@ def install_cassandra():
 
     root = f"{base.data_dir}/cassandra"
     paths = {"root": root, **{name: f"{root}/{name}" for name in
-                              ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "tmp")}}
+                              ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "tmp", "triggers")}}
     log_dir = f"{base.log_dir}/cassandra"
 
     apt.packages(name="Install the CQL client's driver (python3-cassandra)",
                  packages=["python3-cassandra"], no_recommends=True)
-    home = install_distribution("cassandra", base.artifact_base_url, base.install_dir, user)
+    home = _install_distribution(base.artifact_base_url, base.install_dir, user)
 
-    for path in (root, *[paths[k] for k in ("data", "commitlog", "saved_caches", "hints", "cdc_raw", "tmp")],
-                 log_dir):
+    for path in (*paths.values(), log_dir):
         files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
     files.directory(name=f"Create {CONF_DIR}", path=CONF_DIR, user="root", group=user, mode="0750")
 
@@ -277,15 +281,39 @@ def install_cassandra():
                      commands=[f"{NODETOOL} repair -full -pr {KEYSPACE}"], _serial=True)
 
 
+def _install_distribution(base_url: str, install_dir: str, owner: str) -> str:
+    """deploys.artifacts.install_distribution, with a checksum check that also reads
+    the "<hex>  <file name>" form the mirror writes (the shared VERIFY strips the
+    tarball's full path, which such a file does not contain, so it always fails).
+    Same layout, so switching back to the shared helper changes nothing on hosts."""
+    dist = artifact("cassandra")
+    versioned, home = f"{install_dir}/{dist.top_dir}", f"{install_dir}/cassandra"
+    tarball = f"{DOWNLOADS}/{dist.filename}"
+    files.directory(name=f"Create {DOWNLOADS}", path=DOWNLOADS, mode="0755")
+    if host.get_fact(Directory, path=versioned) is None:
+        _fetch(dist, base_url, tarball)
+        server.shell(
+            name=f"Verify and unpack {dist.filename}",
+            commands=[f'want=$(sed -e "s|{tarball}||" -e "s|{dist.filename}||" {tarball}.sha512 '
+                      f'| tr -d " \\n\\t:" | tr A-F a-f); got=$(sha512sum {tarball} | cut -d" " -f1); '
+                      f'[ "$want" = "$got" ] || {{ echo "SHA-512 mismatch for {tarball}" >&2; exit 1; }}',
+                      f"tar -xzf {tarball} -C {install_dir}",
+                      f"chown -R root:{owner} {versioned}"],
+        )
+    files.link(name=f"Point {home} at {dist.top_dir}", path=home, target=versioned)
+    return home
+
+
 def _restart_and_wait(settings: Settings, listen_address: str) -> str:
     """Drain a running node before restarting it, then wait until it is UN in the
-    ring as it sees it (every listed node UN) and a CQL login works."""
+    ring as it sees it (and no node there is down or moving) and a CQL login works."""
     timeout = settings.cassandra_start_timeout
     ip = re.escape(listen_address)
     return (
         f"if systemctl is-active --quiet {SERVICE}; then {NODETOOL} drain; fi; "
-        f"systemctl restart {SERVICE} && "
-        f"for attempt in $(seq {timeout // 2}); do "
+        f"systemctl restart {SERVICE} || exit 1; "
+        f"deadline=$(( $(date +%s) + {timeout} )); "
+        f"while [ $(date +%s) -lt $deadline ]; do "
         f"  ring=$({NODETOOL} status 2>&1); "
         f"  if echo \"$ring\" | grep -Eq '^UN +{ip} ' && ! echo \"$ring\" | grep -Eq '^(D[NLJM]|U[LJM]) '; then "
         f"    out=$({CLIENT} ping 2>&1) && exit 0; "

@@ -1,13 +1,146 @@
-"""Zookeeper: not written yet (in progress)."""
-from pyinfra.api import deploy
+"""ZooKeeper: the coordination service of Mesos and Marathon (Kafka 4 runs KRaft
+and needs none). One server per host of the zookeeper group: an ensemble of three
+(or five) on a cluster, a standalone server on the one-node platform.
 
+From Apache's release layout (`apache-zookeeper-<V>-bin`: `lib/*.jar` + `conf/`),
+not Debian's `zookeeper` package: that one depends on `default-jre`, a full
+desktop JRE (~430 MB of X11/GTK/LLVM) next to the headless Java 17 every other
+service here runs on. It runs as
+
+    java -cp '<home>/lib/*:<home>/conf' org.apache.zookeeper.server.quorum.QuorumPeerMain <home>/conf/zoo.cfg
+
+under systemd, as the service user. A configuration change on a running ensemble
+restarts one server at a time, each until it serves again, so the ensemble keeps
+its quorum. The deploy is ready when `srvr` answers with a Mode (standalone,
+leader or follower).
+"""
+from io import StringIO
+
+from pydantic import Field
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.facts.hardware import Memory
+from pyinfra.facts.systemd import SystemdStatus
+from pyinfra.operations import files, server, systemd
+from pyinfra.operations.util import any_changed
+
+from deploys import common
+from deploys.artifacts import install_distribution
+from deploys.facts import OpenFilesCeiling
+from deploys.health import wait_until
 from deploys.settings import ComponentSettings
+from deploys.topology import address, members, node_id
+
+TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+UNIT = "zookeeper.service"
 
 
 class Settings(ComponentSettings):
     groups = ("zookeeper",)
 
+    zookeeper_client_port: int = Field(2181, ge=1, le=65535)
+    zookeeper_peer_port: int = Field(2888, ge=1, le=65535)      # followers to the leader
+    zookeeper_election_port: int = Field(3888, ge=1, le=65535)  # leader election
+    # None: 1/16 of the host's memory within 256 MB..2 GiB (Mesos and Marathon keep little state)
+    zookeeper_heap_mb: int | None = Field(None, ge=64)
+    zookeeper_tick_time_ms: int = Field(2000, ge=100)
+    zookeeper_init_limit_ticks: int = Field(10, ge=1)
+    zookeeper_sync_limit_ticks: int = Field(5, ge=1)
+    zookeeper_max_client_connections: int = Field(60, ge=0)  # per client address; 0: unlimited
+    # old snapshots and transaction logs: keep this many, purge every so many hours
+    zookeeper_snap_retain_count: int = Field(3, ge=3)
+    zookeeper_purge_interval_hours: int = Field(24, ge=1)
+    # four-letter-word commands answered on the client port
+    zookeeper_4lw_commands: tuple[str, ...] = ("srvr", "ruok", "mntr")
 
-@deploy("Zookeeper", data_defaults=Settings.defaults())
+    def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
+        problems = []
+        servers = group_sizes.get("zookeeper", 0)
+        if servers and servers % 2 == 0:
+            problems.append(("zookeeper", f"{servers} hosts: a ZooKeeper ensemble needs an odd number of servers "
+                                          f"({servers} tolerate no more failures than {servers - 1}, and a split "
+                                          f"in halves leaves no majority)"))
+        if servers > 255:
+            problems.append(("zookeeper", f"{servers} hosts: server ids (myid) go up to 255"))
+        if "srvr" not in self.zookeeper_4lw_commands:
+            problems.append(("zookeeper_4lw_commands", "must include srvr: the deploy's readiness check and "
+                                                       "operators' tools ask it for the server's mode"))
+        return problems
+
+
+def heap_mb(settings: Settings, memory_mb: int | None) -> int:
+    if settings.zookeeper_heap_mb:
+        return settings.zookeeper_heap_mb
+    return min(2048, max(256, (memory_mb or 0) // 16))
+
+
+def ensemble(settings: Settings) -> list[tuple[int, str]]:
+    """(server id, `host:peer:election`) for each member, ids in inventory order."""
+    return [(node_id("zookeeper", m), f"{address(m)}:{settings.zookeeper_peer_port}:{settings.zookeeper_election_port}")
+            for m in members("zookeeper")]
+
+
+def serving_check(settings: Settings) -> str:
+    """Succeeds when this server answers `srvr` with a Mode, i.e. it serves clients
+    (standalone, or in an ensemble that has a quorum)."""
+    return f"printf srvr | nc -w 5 {address()} {settings.zookeeper_client_port} | grep -q '^Mode: '"
+
+
+@deploy("ZooKeeper", data_defaults=Settings.defaults())
 def install_zookeeper():
-    """Not written yet: does nothing."""
+    """Install ZooKeeper, configure this host's server of the ensemble, and start it
+    (or restart it, one server at a time) until it serves.
+
+    Args (inventory data, defaults in `Settings`):
+        zookeeper_client_port, zookeeper_peer_port, zookeeper_election_port
+        zookeeper_heap_mb: the server's heap (None: from the host's memory)
+        zookeeper_tick_time_ms, zookeeper_init_limit_ticks, zookeeper_sync_limit_ticks
+        zookeeper_max_client_connections, zookeeper_snap_retain_count, zookeeper_purge_interval_hours
+        zookeeper_4lw_commands: the four-letter words answered (srvr is required)
+    """
+    settings = Settings.from_host(host)
+    base = common.Settings.from_host(host)
+    user = base.service_user
+    home = install_distribution("zookeeper", base.artifact_base_url, base.install_dir, user)
+
+    dirs = {"data": f"{base.data_dir}/zookeeper/data",      # snapshots and myid
+            "datalog": f"{base.data_dir}/zookeeper/datalog",  # the transaction log, apart: it is fsynced
+            "logs": f"{base.log_dir}/zookeeper"}
+    for path in (f"{base.data_dir}/zookeeper", *dirs.values()):
+        files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
+
+    myid = files.put(name="Write this server's id (myid)", src=StringIO(f"{node_id('zookeeper')}\n"),
+                     dest=f"{dirs['data']}/myid", user=user, group=user, mode="0640")
+    config = files.template(
+        name="Configure ZooKeeper", src=f"{TEMPLATES}/zoo.cfg.j2", dest=f"{home}/conf/zoo.cfg",
+        user="root", group=user, mode="0644", settings=settings, dirs=dirs, servers=ensemble(settings))
+    logging = files.template(
+        name="Configure ZooKeeper's log", src=f"{TEMPLATES}/logback.xml.j2", dest=f"{home}/conf/logback.xml",
+        user="root", group=user, mode="0644", dirs=dirs)
+    files.template(
+        name="Configure the ZooKeeper shell's log", src=f"{TEMPLATES}/logback-shell.xml.j2",
+        dest=f"{home}/conf/logback-shell.xml", user="root", group=user, mode="0644")
+    files.template(
+        name="Install zookeeper-shell (the command-line client)", src=f"{TEMPLATES}/zookeeper-shell.j2",
+        dest="/usr/local/bin/zookeeper-shell", mode="0755", home=home, settings=settings, address=address())
+    ceiling = host.get_fact(OpenFilesCeiling)  # systemd would cap a higher LimitNOFILE silently
+    unit = files.template(
+        name="Install the zookeeper unit", src=f"{TEMPLATES}/zookeeper.service.j2", dest=f"/etc/systemd/system/{UNIT}",
+        mode="0644", home=home, service_user=user, heap_mb=heap_mb(settings, host.get_fact(Memory)), dirs=dirs,
+        nofile=min(base.nofile_limit, ceiling or base.nofile_limit))
+    systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
+
+    changed = any_changed(myid, config, logging, unit)
+    if host.get_fact(SystemdStatus, services=[UNIT]).get(UNIT):
+        # running: restart the servers one at a time (_serial), each until it serves
+        # again, so that an ensemble keeps its quorum through a configuration change
+        server.shell(
+            name="Restart ZooKeeper on a change, one server at a time",
+            commands=[f"systemctl restart {UNIT}",
+                      f"for attempt in $(seq 120); do {serving_check(settings)} && exit 0; sleep 1; done; "
+                      f"echo 'ZooKeeper does not serve 120s after its restart' >&2; exit 1"],
+            _serial=True, _if=changed)
+    start = systemd.service(name="Keep ZooKeeper enabled and running", service=UNIT, running=True, enabled=True)
+    # all servers of a new ensemble start together: alone, none would find a quorum
+    wait_until("Wait until ZooKeeper serves (srvr answers with a Mode)", serving_check(settings),
+               timeout=120, _if=start.did_change)

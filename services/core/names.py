@@ -14,3 +14,7 @@ LATEST_KEY_PREFIX = "latest:"          # Redis hash per symbol with its latest a
 # Kafka SCRAM users: the brokers' own, and the one the pipeline's services use
 KAFKA_ADMIN_USER = "admin"
 KAFKA_CLIENT_USER = "pipeline"
+
+# Kafka consumer groups of the pipeline's services (settings may override them per run)
+WRITER_GROUP = "storage-writer"        # the storage writer (stock-ticks -> Cassandra)
+PUBLISHER_GROUP = "redis-publisher"    # the Redis publisher (stock-analytics -> Redis)
