@@ -1,0 +1,196 @@
+"""What every service process has: structured logs (one JSON object a line on
+stdout), counters, a small HTTP endpoint (GET /health, plus the service's own
+routes), and a stop flag that SIGTERM and SIGINT set.
+
+    service = Service("storage-writer", settings, default_port=8011)
+    service.start()                       # signals + HTTP
+    while not service.stopping.is_set(): ...
+    service.count("stored", 10)
+    return service.finish(0)              # logs the final counters, stops HTTP
+"""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+# A route: (method, path, body) -> (HTTP status, JSON-able reply)
+Route = Callable[[str, str, bytes], "tuple[int, object] | None"]
+
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "ts": datetime.fromtimestamp(record.created, tz=timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "service": self.service,
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _RESERVED and not key.startswith("_"):
+                line[key] = value
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def configure_logging(service: str, level: str = "INFO") -> logging.Logger:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # the drivers' chatter stays at warnings unless asked for
+    for noisy in ("cassandra", "kafka", "urllib3", "yfinance", "peewee"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    return logging.getLogger(f"services.{service}")
+
+
+class Service:
+    def __init__(self, name: str, settings, default_port: int, routes: Route | None = None):
+        self.name = name
+        self.settings = settings
+        self.log = configure_logging(name, settings.log_level)
+        self.port = settings.port_for(default_port)
+        self.routes = routes
+        self.stopping = threading.Event()
+        self.counters: Counter = Counter()
+        self.state = "starting"
+        self.problem: str | None = None  # what makes health fail, if anything
+        self.details: Callable[[], dict] | None = None  # extra fields for /health
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self._http: ThreadingHTTPServer | None = None
+
+    # --- counters ------------------------------------------------------------------
+    def count(self, name: str, amount: int = 1) -> None:
+        with self._lock:
+            self.counters[name] += amount
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return dict(self.counters)
+
+    # --- life cycle ----------------------------------------------------------------
+    def start(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        self._serve_http()
+        self.log.info("started", extra={"settings": self.settings.public(), "http_port": self.port})
+
+    def _on_signal(self, signum, frame) -> None:
+        if not self.stopping.is_set():
+            self.log.info("stopping", extra={"signal": signal.Signals(signum).name})
+            self.state = "stopping"
+        self.stopping.set()
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep unless asked to stop; True when stopping."""
+        return self.stopping.wait(seconds)
+
+    def healthy(self, problem: str | None = None) -> None:
+        self.problem = problem
+        if self.state != "stopping":
+            self.state = "running" if problem is None else "degraded"
+
+    def health(self) -> tuple[int, dict]:
+        body = {"service": self.name, "status": self.state, "uptime_s": round(time.time() - self.started, 1),
+                "counters": self.snapshot()}
+        if self.problem:
+            body["problem"] = self.problem
+        if self.details:
+            try:
+                body.update(self.details())
+            except Exception as error:  # a health page never fails on its extras
+                body["details_error"] = str(error)
+        return (200 if self.state == "running" else 503), body
+
+    def finish(self, code: int) -> int:
+        self.state = "stopped"
+        self.log.info("stopped", extra={"exit_code": code, "counters": self.snapshot(),
+                                        "uptime_s": round(time.time() - self.started, 1)})
+        if self._http:
+            self._http.shutdown()
+            self._http.server_close()
+        logging.shutdown()
+        return code
+
+    # --- HTTP ------------------------------------------------------------------------
+    def _serve_http(self) -> None:
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _reply(self, status: int, body) -> None:
+                data = (json.dumps(body) + "\n").encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _handle(self, method: str) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(length, 65536)) if length else b""
+                path = self.path.split("?", 1)[0]
+                try:
+                    if method == "GET" and path == "/health":
+                        reply = service.health()
+                    else:
+                        reply = service.routes(method, path, body) if service.routes else None
+                    self._reply(*(reply or (404, {"error": f"no route {method} {path}"})))
+                except Exception as error:
+                    service.log.exception("http_error", extra={"method": method, "path": path})
+                    self._reply(500, {"error": str(error)})
+
+            def do_GET(self):
+                self._handle("GET")
+
+            def do_POST(self):
+                self._handle("POST")
+
+            def do_PUT(self):
+                self._handle("PUT")
+
+            def do_DELETE(self):
+                self._handle("DELETE")
+
+            def log_message(self, format, *args):  # access logs only at debug level
+                service.log.debug("http", extra={"request": format % args})
+
+        self._http = ThreadingHTTPServer((self.settings.http_host, self.port), Handler)
+        self._http.daemon_threads = True
+        self.port = self._http.server_address[1]
+        threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
+
+
+def load_settings(service: str, *secrets: str):
+    """Settings from the environment, with the named secrets present; None (after a
+    JSON error line) when they cannot be used: the service then exits 2."""
+    from services.core.settings import SettingError, Settings
+    try:
+        settings = Settings.from_env()
+        for name in secrets:
+            settings.require(name)
+        return settings
+    except SettingError as error:
+        print(json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "error",
+                          "service": service, "event": "bad_settings", "error": str(error)}), flush=True)
+        return None

@@ -1,0 +1,5 @@
+import sys
+
+from services.producer.app import main
+
+sys.exit(main())

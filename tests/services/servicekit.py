@@ -1,0 +1,274 @@
+"""Helpers of the services' real-backend tests (tests/services): service processes,
+and Kafka, Cassandra and Redis as the tests use them. The fixtures are in conftest.py."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ctl import ROOT
+from services.core import clients, names
+from services.core.settings import Settings
+
+SECRETS = ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD")
+
+
+def container_ip(name: str) -> str:
+    return subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                           name], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@dataclass
+class Backends:
+    container: str
+    ip: str
+    env: dict  # what a service process needs to reach them
+    settings: Settings
+
+    def docker(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["docker", "exec", self.container, *command], capture_output=True, text=True,
+                              check=check, timeout=300)
+
+
+def advertised_kafka(name: str) -> str:
+    """The host:port the broker on this host advertises to its clients."""
+    properties = subprocess.run(["docker", "exec", name, "cat", "/etc/kafka/server.properties"],
+                                capture_output=True, text=True, check=True).stdout
+    listeners = next(line for line in properties.splitlines() if line.startswith("advertised.listeners="))
+    broker = next(item for item in listeners.split("=", 1)[1].split(",") if item.startswith("BROKER://"))
+    return broker.removeprefix("BROKER://")
+
+
+def reachable(host_port: str) -> bool:
+    host, _, port = host_port.rpartition(":")
+    try:
+        socket.getaddrinfo(host, int(port))
+        return True
+    except OSError:
+        return False
+
+
+def backends_of(name: str) -> Backends:
+    ip = container_ip(name)
+    env = {"BIGDATA_KAFKA_BOOTSTRAP": f"{ip}:9092", "BIGDATA_CASSANDRA_HOSTS": ip, "BIGDATA_REDIS_HOST": ip,
+           **{secret: os.environ[secret] for secret in SECRETS}}
+    return Backends(name, ip, env, Settings.from_env(env))
+
+
+# --- service processes ----------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ServiceProcess:
+    module: str
+    env: dict
+    log: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    def start(self) -> "ServiceProcess":
+        env = {**os.environ, **self.env, "BIGDATA_HTTP_PORT": str(self.port), "BIGDATA_HTTP_HOST": "127.0.0.1",
+               "PYTHONUNBUFFERED": "1"}
+        out = self.log.open("a")
+        self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
+                                        stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        return self
+
+    def http(self, method: str = "GET", path: str = "/health") -> tuple[int, dict]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as reply:
+                return reply.status, json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def health(self) -> dict:
+        try:
+            return self.http()[1]
+        except (OSError, ValueError):
+            return {}
+
+    def wait_for(self, predicate, timeout: float = 60, what: str = "condition") -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"{self.module} exited with {self.process.returncode}:\n{self.tail()}"
+            health = self.health()
+            if health and predicate(health):
+                return health
+            time.sleep(0.2)
+        raise AssertionError(f"{self.module}: {what} not within {timeout}s; health {self.health()}\n{self.tail()}")
+
+    def wait_running(self, timeout: float = 60) -> dict:
+        return self.wait_for(lambda h: h.get("status") == "running", timeout, "running")
+
+    def terminate(self, timeout: float = 60) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def kill9(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def lines(self) -> list[dict]:
+        out = []
+        for line in self.log.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                out.append({"raw": line})
+        return out
+
+    def tail(self, count: int = 30) -> str:
+        return "\n".join(self.log.read_text().splitlines()[-count:]) if self.log.exists() else ""
+
+    def stop_quietly(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+# --- Kafka, Cassandra and Redis, as the tests use them ------------------------------------
+
+def unique_symbols(count: int = 1) -> list[str]:
+    return [f"T{uuid.uuid4().hex[:7].upper()}" for _ in range(count)]
+
+
+def unique_group(kind: str) -> str:
+    return f"test-{kind}-{uuid.uuid4().hex[:8]}"
+
+
+class Kafka:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.producer = clients.kafka_producer(settings, **{"linger.ms": 0})
+
+    def send(self, topic: str, records) -> list[tuple[int, int]]:
+        """Send (key, value) pairs, wait until every one is acknowledged, and return
+        where each landed: (partition, offset), in the order given."""
+        failures, positions = [], [None] * len(records)
+
+        def delivered(index):
+            def report(error, message):
+                if error is not None:
+                    failures.append(error)
+                else:
+                    positions[index] = (message.partition(), message.offset())
+            return report
+
+        for index, (key, value) in enumerate(records):
+            self.producer.produce(topic, value=value, key=key, on_delivery=delivered(index))
+            self.producer.poll(0)
+        assert self.producer.flush(30) == 0 and not failures, failures
+        return positions
+
+    def _consumer(self, group: str | None = None):
+        return clients.kafka_consumer(self.settings, group or unique_group("reader"))
+
+    def end_offsets(self, topic: str) -> dict[int, int]:
+        from confluent_kafka import TopicPartition
+        consumer = self._consumer()
+        try:
+            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        finally:
+            consumer.close()
+
+    def start_group_at_end(self, group: str, topic: str) -> dict[int, int]:
+        """Commit the topic's current end offsets for a new group: its consumer starts there."""
+        from confluent_kafka import TopicPartition
+        ends = self.end_offsets(topic)
+        consumer = self._consumer(group)
+        try:
+            consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in ends.items()], asynchronous=False)
+        finally:
+            consumer.close()
+        return ends
+
+    def committed(self, group: str, topic: str) -> dict[int, int]:
+        from confluent_kafka import TopicPartition
+        consumer = self._consumer(group)
+        try:
+            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            found = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=10)
+            return {tp.partition: tp.offset for tp in found}
+        finally:
+            consumer.close()
+
+    def read(self, topic: str, since: dict[int, int], until: dict[int, int] | None = None,
+             timeout: float = 30) -> list:
+        """Every record from `since` (partition -> offset) up to `until` (default: the end now)."""
+        from confluent_kafka import TopicPartition
+        until = until or self.end_offsets(topic)
+        wanted = {p: o for p, o in until.items() if o > since.get(p, 0)}
+        consumer = self._consumer()
+        records = []
+        try:
+            consumer.assign([TopicPartition(topic, p, since.get(p, 0)) for p in wanted])
+            deadline = time.monotonic() + timeout
+            done = {p: False for p in wanted}
+            while not all(done.values()) and time.monotonic() < deadline:
+                for message in consumer.consume(1000, timeout=1):
+                    if message.error():
+                        continue
+                    if message.offset() < wanted[message.partition()]:
+                        records.append(message)
+                    if message.offset() + 1 >= wanted[message.partition()]:
+                        done[message.partition()] = True
+            assert all(done.values()), f"{topic}: not everything read within {timeout}s"
+        finally:
+            consumer.close()
+        return records
+
+    def read_json(self, topic: str, since: dict[int, int], **kwargs) -> list[dict]:
+        return [json.loads(m.value()) for m in self.read(topic, since, **kwargs)]
+
+    def close(self) -> None:
+        self.producer.flush(10)
+
+
+def days_around_now() -> list:
+    today = datetime.now(timezone.utc).date()
+    return [today - timedelta(days=1), today, today + timedelta(days=1)]
+
+
+def stored_ticks(cassandra, symbols, days=None) -> list:
+    """Every row of these symbols (on the days around now)."""
+    rows = []
+    query = cassandra.prepare(f"SELECT symbol, day, trade_time, tick_id, price, currency, volume, source "
+                              f"FROM {names.KEYSPACE}.{names.TICKS_TABLE} WHERE symbol = ? AND day = ?")
+    for symbol in symbols:
+        for day in days or days_around_now():
+            rows.extend(cassandra.execute(query, (symbol, day)))
+    return rows
+
+
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
+    """Poll until the predicate holds; while a backend is coming back it may raise."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as error:
+            last_error = error
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout}s (last error: {last_error!r})")
+        time.sleep(interval)

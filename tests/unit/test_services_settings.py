@@ -1,0 +1,71 @@
+"""Settings come from the environment, with documented defaults and clear errors."""
+from pathlib import Path
+
+import pytest
+
+from services.core import clients, names
+from services.core.settings import Settings, SettingError, describe
+
+README = Path(__file__).resolve().parents[2] / "services" / "README.md"
+
+
+def test_defaults_without_environment():
+    settings = Settings.from_env({})
+    assert settings.kafka_user == names.KAFKA_CLIENT_USER
+    assert settings.producer_source == "synthetic" and settings.producer_rate == 1000.0
+    assert settings.kafka_password is None
+
+
+def test_values_are_parsed_by_type():
+    settings = Settings.from_env({"BIGDATA_PRODUCER_RATE": "250.5", "BIGDATA_WRITER_BATCH": "10",
+                                  "BIGDATA_REPLAY_LOOP": "no", "BIGDATA_CASSANDRA_HOSTS": "a, b,,c",
+                                  "BIGDATA_PRODUCER_SYMBOLS": "AAPL,MSFT"})
+    assert settings.producer_rate == 250.5 and settings.writer_batch == 10 and settings.replay_loop is False
+    assert settings.cassandra_hosts == ("a", "b", "c") and settings.producer_symbols == ("AAPL", "MSFT")
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({"BIGDATA_WRITER_BATCH": "many"}, "BIGDATA_WRITER_BATCH"),
+    ({"BIGDATA_WRITER_BATCH": "0"}, "BIGDATA_WRITER_BATCH: must be greater than 0"),
+    ({"BIGDATA_PRODUCER_SOURCE": "fax"}, "BIGDATA_PRODUCER_SOURCE"),
+    ({"BIGDATA_REPLAY_LOOP": "perhaps"}, "BIGDATA_REPLAY_LOOP"),
+    ({"BIGDATA_PRODUCER_CURRENCY": "XXX"}, "BIGDATA_PRODUCER_CURRENCY"),
+    ({"BIGDATA_KAFKA_AUTO_OFFSET_RESET": "middle"}, "BIGDATA_KAFKA_AUTO_OFFSET_RESET"),
+])
+def test_bad_values_name_their_variable(env, needle):
+    with pytest.raises(SettingError, match=needle):
+        Settings.from_env(env)
+
+
+def test_missing_secrets_name_their_variable():
+    with pytest.raises(SettingError, match="BIGDATA_KAFKA_CLIENT_PASSWORD is not set"):
+        clients.producer_config(Settings.from_env({}))
+    with pytest.raises(SettingError, match="BIGDATA_REDIS_PASSWORD"):
+        Settings.from_env({}).require("redis_password")
+
+
+def test_secrets_are_hidden_from_the_logged_settings():
+    public = Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "s3cret-value"}).public()
+    assert public["kafka_password"] == "***" and "s3cret-value" not in str(public)
+
+
+def test_http_port_setting_then_marathon_then_default():
+    assert Settings.from_env({"BIGDATA_HTTP_PORT": "9000"}).port_for(8010, {"PORT0": "31000"}) == 9000
+    assert Settings.from_env({}).port_for(8010, {"PORT0": "31000"}) == 31000
+    assert Settings.from_env({}).port_for(8010, {}) == 8010
+
+
+def test_producer_is_durable_and_consumers_commit_themselves():
+    settings = Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20})
+    producer = clients.producer_config(settings)
+    assert producer["acks"] == "all" and producer["enable.idempotence"] is True
+    assert producer["sasl.mechanism"] == "SCRAM-SHA-512" and producer["security.protocol"] == "SASL_PLAINTEXT"
+    assert producer["sasl.username"] == names.KAFKA_CLIENT_USER
+    consumer = clients.consumer_config(settings, "g")
+    assert consumer["enable.auto.commit"] is False and consumer["enable.auto.offset.store"] is False
+
+
+def test_every_setting_is_documented_in_the_services_readme():
+    text = README.read_text()
+    missing = [env for env, _, _ in describe() if f"`{env}`" not in text]
+    assert not missing, f"services/README.md does not document {missing}"
