@@ -23,18 +23,17 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pyinfra import host, logger
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deploy
-from pyinfra.facts.files import Directory
 from pyinfra.facts.hardware import Memory
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common
-from deploys.artifacts import DOWNLOADS, _fetch
+from deploys.artifacts import install_distribution
 from deploys.facts import ResolvedAddress
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
-from deploys.versions import CASSANDRA_VERSION, artifact
+from deploys.versions import CASSANDRA_VERSION
 from services.core.names import KEYSPACE
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -208,7 +207,7 @@ def install_cassandra():
 
     apt.packages(name="Install the CQL client's driver (python3-cassandra)",
                  packages=["python3-cassandra"], no_recommends=True)
-    home = _install_distribution(base.artifact_base_url, base.install_dir, user)
+    home = install_distribution("cassandra", base.artifact_base_url, base.install_dir, user)
 
     for path in (*paths.values(), log_dir):
         files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
@@ -279,29 +278,6 @@ def install_cassandra():
     if keyspace_rf_changed and max(factors.values()) > 1:
         server.shell(name=f"Repair {KEYSPACE} after its replication change, one node at a time",
                      commands=[f"{NODETOOL} repair -full -pr {KEYSPACE}"], _serial=True)
-
-
-def _install_distribution(base_url: str, install_dir: str, owner: str) -> str:
-    """deploys.artifacts.install_distribution, with a checksum check that also reads
-    the "<hex>  <file name>" form the mirror writes (the shared VERIFY strips the
-    tarball's full path, which such a file does not contain, so it always fails).
-    Same layout, so switching back to the shared helper changes nothing on hosts."""
-    dist = artifact("cassandra")
-    versioned, home = f"{install_dir}/{dist.top_dir}", f"{install_dir}/cassandra"
-    tarball = f"{DOWNLOADS}/{dist.filename}"
-    files.directory(name=f"Create {DOWNLOADS}", path=DOWNLOADS, mode="0755")
-    if host.get_fact(Directory, path=versioned) is None:
-        _fetch(dist, base_url, tarball)
-        server.shell(
-            name=f"Verify and unpack {dist.filename}",
-            commands=[f'want=$(sed -e "s|{tarball}||" -e "s|{dist.filename}||" {tarball}.sha512 '
-                      f'| tr -d " \\n\\t:" | tr A-F a-f); got=$(sha512sum {tarball} | cut -d" " -f1); '
-                      f'[ "$want" = "$got" ] || {{ echo "SHA-512 mismatch for {tarball}" >&2; exit 1; }}',
-                      f"tar -xzf {tarball} -C {install_dir}",
-                      f"chown -R root:{owner} {versioned}"],
-        )
-    files.link(name=f"Point {home} at {dist.top_dir}", path=home, target=versioned)
-    return home
 
 
 def _restart_and_wait(settings: Settings, listen_address: str) -> str:
