@@ -26,19 +26,23 @@ class DeployResult:
         return self.log.read_text()
 
 
-def containers_of(inventory: str, prefix: str = "") -> list[str]:
-    """The local host containers an inventory names (its @docker/<name> hosts)."""
+def load_inventory(inventory: str, prefix: str = "") -> dict:
+    """An inventory module's namespace, as pyinfra loads it, with local hosts renamed by prefix."""
     env_before = os.environ.get(PREFIX_ENV)
     os.environ[PREFIX_ENV] = prefix
     try:
-        namespace = runpy.run_path(str(ROOT / inventory))
+        return runpy.run_path(str(ROOT / inventory))
     finally:
         if env_before is None:
             os.environ.pop(PREFIX_ENV)
         else:
             os.environ[PREFIX_ENV] = env_before
+
+
+def containers_of(inventory: str, prefix: str = "") -> list[str]:
+    """The local host containers an inventory names (its @docker/<name> hosts)."""
     names = []
-    for value in namespace.values():
+    for value in load_inventory(inventory, prefix).values():
         if isinstance(value, list):
             for item in value:
                 host = item[0] if isinstance(item, tuple) else item
@@ -48,11 +52,14 @@ def containers_of(inventory: str, prefix: str = "") -> list[str]:
 
 
 def run_deploy(inventory: str, deploy: str = "deploys/site.py", *, prefix: str = "",
-               extra_env: dict | None = None, dry: bool = False, log_name: str = "deploy") -> DeployResult:
+               extra_env: dict | None = None, data: dict | None = None, dry: bool = False,
+               log_name: str = "deploy") -> DeployResult:
+    """Run pyinfra; `data` overrides inventory values for this run (pyinfra's --data)."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = LOGS / f"{log_name}.log"
     env = {**os.environ, PREFIX_ENV: prefix, **(extra_env or {})}
-    command = [sys.executable, "-m", "pyinfra", "-y", inventory, deploy] + (["--dry"] if dry else [])
+    overrides = [arg for key, value in (data or {}).items() for arg in ("--data", f"{key}={value}")]
+    command = [sys.executable, "-m", "pyinfra", "-y", inventory, deploy, *overrides] + (["--dry"] if dry else [])
     with log.open("w") as out:
         done = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     totals = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", log.read_text())

@@ -147,7 +147,9 @@ def _check_host(host: HostSettings, models: list[type[ComponentSettings]],
                     problems.append(f"{host.sources.get(key, 'defaults')}: {key}: {item['msg']} (host {host.name})")
             continue
         for key, message in settings.cluster_problems(group_sizes):
-            problems.append(f"{host.sources.get(key, 'defaults')}: {key}: {message}")
+            # a problem may name a group (its size), which the inventory file defines
+            source = host.sources.get(key, host.inventory if key in group_sizes else "defaults")
+            problems.append(f"{source}: {key}: {message}")
         for key, port in model.ports(settings).items():
             source = host.sources.get(key, f"{model.__module__} (default)")
             if port in ports and ports[port][0] != key:
@@ -158,7 +160,7 @@ def _check_host(host: HostSettings, models: list[type[ComponentSettings]],
     return problems
 
 
-def _inventory_groups(namespace: dict[str, Any]) -> dict[str, Any]:
+def inventory_groups(namespace: dict[str, Any]) -> dict[str, Any]:
     """The names in an inventory module that are host groups, as pyinfra sees them."""
     def is_host(item):
         return isinstance(item, str) or (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str))
@@ -175,7 +177,7 @@ def check_inventory(inventory_file: str, namespace: dict[str, Any]) -> list[Host
 
     Call it last in an inventory file: `check_inventory(__file__, globals())`.
     """
-    groups = _inventory_groups(namespace)
+    groups = inventory_groups(namespace)
     models = registered_settings()
     source = _relative(Path(inventory_file))
     known_groups = {g for model in models for g in model.groups} | set(EXTRA_GROUPS) | {Path(inventory_file).stem}

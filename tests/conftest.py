@@ -10,8 +10,10 @@ import pytest
 import testinfra
 
 from ctl import hosts, images, prereqs
-from ctl.provision import DeployResult, containers_of, run_deploy
+from ctl import ROOT
+from ctl.provision import DeployResult, containers_of, load_inventory, run_deploy
 from deploys import secrets
+from deploys.settings import collect, inventory_groups
 
 OWNER = f"rig:{os.getpid()}"
 PREFIX = f"rig{os.getpid()}-"
@@ -40,6 +42,23 @@ class Platform:
     @property
     def hosts(self):
         return [testinfra.get_host(f"docker://{name}") for name in self.names]
+
+    def view(self) -> dict[str, tuple[list[str], dict]]:
+        """container name -> (its inventory groups, its merged inventory data), read
+        from the inventory the platform was provisioned with, as the deploys read it."""
+        groups = inventory_groups(load_inventory(self.inventory, PREFIX))
+        return {h.name.removeprefix("@docker/"): (h.groups, h.values)
+                for h in collect(str(ROOT / self.inventory), groups)}
+
+    def members(self, group: str) -> list[str]:
+        """The containers of an inventory group, in inventory order."""
+        view = self.view()
+        return [name for name in self.names if group in view[name][0]]
+
+    def settings(self, name: str, model):
+        """A component's settings on one host: the inventory's values over the defaults."""
+        values = self.view()[name][1]
+        return model(**{k: v for k, v in values.items() if k in model.model_fields and v is not None})
 
     def deploy(self, deploy="deploys/site.py", inventory=None, **kwargs) -> DeployResult:
         """Run a deploy again on these hosts (with another inventory naming the same hosts, if given)."""

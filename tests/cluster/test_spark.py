@@ -2,47 +2,23 @@
 where the inventory puts them, the master lists every worker ALIVE, and a real
 PySpark job runs on the cluster's executors."""
 import json
-import os
-import runpy
 import shlex
 import textwrap
 
 import pytest
 
-from ctl import ROOT
-from ctl.hosts import PREFIX_ENV
-from ctl.provision import containers_of
 from deploys import spark
-from deploys.settings import _inventory_groups, collect
 
 HOME = "/opt/bigdata/spark"
-
-
-def inventory_view(platform) -> dict[str, tuple[list[str], dict]]:
-    """container name -> (its inventory groups, its merged inventory data), read from
-    the inventory the platform was provisioned with, exactly as the deploys read it."""
-    bare = containers_of(platform.inventory, "")
-    prefix = platform.names[0][: len(platform.names[0]) - len(bare[0])]
-    before = os.environ.get(PREFIX_ENV)
-    os.environ[PREFIX_ENV] = prefix
-    try:
-        namespace = runpy.run_path(str(ROOT / platform.inventory))
-    finally:
-        os.environ.pop(PREFIX_ENV) if before is None else os.environ.__setitem__(PREFIX_ENV, before)
-    hosts = collect(str(ROOT / platform.inventory), _inventory_groups(namespace))
-    return {h.name.removeprefix("@docker/"): (h.groups, h.values) for h in hosts}
 
 
 @pytest.fixture(scope="module")
 def cluster(platform):
     """The platform's Spark roles and settings, from its inventory."""
-    view = inventory_view(platform)
-    in_group = lambda group: [name for name in platform.names if group in view[name][0]]  # noqa: E731
-    (master,) = in_group("spark_master")
-    settings = {name: spark.Settings(**{k: v for k, v in values.items() if k in spark.Settings.model_fields})
-                for name, (groups, values) in view.items()}
+    (master,) = platform.members("spark_master")
+    settings = {name: platform.settings(name, spark.Settings) for name in platform.names}
     hosts = dict(zip(platform.names, platform.hosts))
-    return dict(master=master, workers=in_group("spark_worker"), settings=settings, hosts=hosts,
+    return dict(master=master, workers=platform.members("spark_worker"), settings=settings, hosts=hosts,
                 master_ui=f"http://{master}:{settings[master].spark_master_webui_port}")
 
 

@@ -1,0 +1,159 @@
+"""deploys/zookeeper on one host and on three, verified by testinfra: a standalone
+server on one node, an ensemble of one leader and two followers on three, writes
+replicated to every server, and a configuration change rolled out one server at
+a time."""
+import os
+import shlex
+import time
+
+import pytest
+
+from deploys import zookeeper
+
+UNIT = "zookeeper"
+
+
+def ensemble_of(platform) -> dict:
+    """The ZooKeeper servers (in inventory order: server id = position) and their settings."""
+    servers = platform.members("zookeeper")
+    hosts = dict(zip(platform.names, platform.hosts))
+    return dict(servers=servers, settings={name: platform.settings(name, zookeeper.Settings) for name in servers},
+                hosts={name: hosts[name] for name in servers})
+
+
+@pytest.fixture(scope="module")
+def ensemble(platform):
+    return ensemble_of(platform)
+
+
+def four_letter(host, server, word, port=2181) -> str:
+    return host.check_output(f"printf {word} | nc -w 5 {server} {port}")
+
+
+def modes(ensemble) -> dict[str, str]:
+    """server -> its Mode, as `srvr` reports it (asked from the first server's host)."""
+    asker = ensemble["hosts"][ensemble["servers"][0]]
+    found = {}
+    for server in ensemble["servers"]:
+        lines = four_letter(asker, server, "srvr").splitlines()
+        found[server] = next((line.split(": ", 1)[1] for line in lines if line.startswith("Mode: ")), None)
+    return found
+
+
+def test_server_runs_as_service_user(ensemble):
+    for name, host in ensemble["hosts"].items():
+        service = host.service(UNIT)
+        assert service.is_running and service.is_enabled, name
+        pid = host.check_output(f"systemctl show -p MainPID --value {UNIT}")
+        assert host.check_output(f"ps -o user= -p {pid}") == "bigdata"
+        cmdline = host.check_output(f"tr '\\0' ' ' < /proc/{pid}/cmdline")
+        memory_mb = int(host.check_output("awk '/^MemTotal/ {print int($2 / 1024)}' /proc/meminfo"))
+        heap = zookeeper.heap_mb(ensemble["settings"][name], memory_mb)
+        assert f"-Xmx{heap}m" in cmdline and "org.apache.zookeeper.server.quorum.QuorumPeerMain" in cmdline
+        rss_mb = int(host.check_output(f"ps -o rss= -p {pid}")) // 1024
+        print(f"{name} zookeeper: heap {heap} MB, RSS {rss_mb} MB")
+
+
+def test_myid_and_server_lines_follow_the_inventory(ensemble):
+    expected = {f"server.{i}={name}:2888:3888" for i, name in enumerate(ensemble["servers"], start=1)}
+    for position, (name, host) in enumerate(ensemble["hosts"].items(), start=1):
+        assert host.file("/var/lib/bigdata/zookeeper/data/myid").content_string.strip() == str(position)
+        config = host.file("/opt/bigdata/zookeeper/conf/zoo.cfg").content_string.splitlines()
+        assert {line for line in config if line.startswith("server.")} == expected
+        assert "dataDir=/var/lib/bigdata/zookeeper/data" in config
+
+
+def test_one_server_is_standalone_three_elect_one_leader(ensemble):
+    found = modes(ensemble)
+    if len(ensemble["servers"]) == 1:
+        assert list(found.values()) == ["standalone"]
+    else:
+        assert sorted(found.values()) == ["follower"] * (len(found) - 1) + ["leader"], found
+        # and every server counts the whole ensemble (mntr on the leader)
+        (leader,) = [s for s, mode in found.items() if mode == "leader"]
+        mntr = dict(line.split("\t", 1) for line in
+                    four_letter(ensemble["hosts"][leader], leader, "mntr").splitlines() if "\t" in line)
+        assert int(mntr["zk_synced_followers"]) == len(found) - 1
+
+
+def test_only_whitelisted_four_letter_words_answer(ensemble):
+    name, host = next(iter(ensemble["hosts"].items()))
+    assert four_letter(host, name, "ruok") == "imok"
+    assert "zk_server_state" in four_letter(host, name, "mntr")
+    assert "is not executed because it is not in the whitelist" in four_letter(host, name, "conf")
+
+
+def test_a_write_on_one_server_is_read_on_every_server(ensemble):
+    first, *_ = ensemble["servers"]
+    node = f"/bigdata-test-{os.getpid()}"
+    ensemble["hosts"][first].check_output(f"zookeeper-shell -server {first}:2181 create {node} replicated")
+    for name, host in ensemble["hosts"].items():
+        # `sync` first: a follower may lag the leader by a moment
+        out = host.check_output(f"zookeeper-shell -server {name}:2181 sync {node} >/dev/null; "
+                                f"zookeeper-shell -server {name}:2181 get {node}")
+        assert out.splitlines()[-1] == "replicated", f"{name}: {out!r}"
+    ensemble["hosts"][first].check_output(f"zookeeper-shell -server {first}:2181 delete {node}")
+
+
+def test_daemon_logs_to_the_log_dir(ensemble):
+    for name, host in ensemble["hosts"].items():
+        log = host.file("/var/log/bigdata/zookeeper/zookeeper.log")
+        assert log.user == "bigdata" and "binding to port" in log.content_string, name
+
+
+def test_second_run_changes_and_restarts_nothing(platform, ensemble):
+    assert "Wait until ZooKeeper serves" in platform.first_run.output, "the first run deployed ZooKeeper"
+    assert platform.second_run.changed == 0, platform.second_run.output[-3000:]
+    for name, host in ensemble["hosts"].items():
+        assert host.check_output(f"systemctl show -p NRestarts --value {UNIT}") == "0", name
+
+
+WATCH = """
+while true; do
+  down=""
+  for s in {servers}; do nc -z -w 1 "$s" 2181 || down="$down $s"; done
+  echo "$(date +%s.%N)$down"
+  sleep 0.1
+done
+"""
+
+
+def redeploy_watching(platform, ensemble, data: dict[str, object]) -> list[list[str]]:
+    """Deploy ZooKeeper again with `data` overriding the inventory, while the first
+    host records which servers refuse connections, every ~0.1 s. Returns the samples:
+    for each, the servers that were down."""
+    watcher = ensemble["hosts"][ensemble["servers"][0]]
+    script, out = "/root/zookeeper-watch.sh", "/root/zookeeper-watch.log"
+    watcher.check_output(f"printf %s {shlex.quote(WATCH.format(servers=' '.join(ensemble['servers'])))} > {script}")
+    pid = watcher.check_output(f"nohup sh {script} > {out} 2>/dev/null < /dev/null & echo $!")
+    try:
+        done = platform.deploy(extra_env={"BIGDATA_COMPONENTS": "zookeeper"}, data=data,
+                               log_name="zookeeper-rolling-restart")
+        output = done.output
+        assert done.returncode == 0, output[-4000:]
+        # the rolling restart ran, and succeeded on every server
+        section = output.partition("Restart ZooKeeper on a change, one server at a time")[2].partition("-->")[0]
+        assert section.count("] Success") == len(ensemble["servers"]), output[-4000:]
+        time.sleep(1)
+    finally:
+        watcher.run(f"kill {pid}")
+    samples = [line.split()[1:] for line in watcher.file(out).content_string.splitlines()]
+    assert len(samples) > 20, "the watcher sampled the whole redeploy"
+    return samples
+
+
+def test_config_change_restarts_one_server_at_a_time(three_node):
+    """On a running ensemble a changed zoo.cfg restarts the servers one by one, each
+    until it serves again: never are two down at once, so the quorum holds."""
+    platform, ensemble = three_node, ensemble_of(three_node)
+    default = ensemble["settings"][ensemble["servers"][0]].zookeeper_max_client_connections
+    try:
+        changed = redeploy_watching(platform, ensemble, {"zookeeper_max_client_connections": default + 1})
+    finally:
+        restored = redeploy_watching(platform, ensemble, {})  # back to what the inventory says
+    for samples in (changed, restored):
+        assert {server for sample in samples for server in sample} == set(ensemble["servers"]), \
+            "every server restarted"
+        assert max(len(sample) for sample in samples) == 1, [s for s in samples if len(s) > 1][:5]
+    found = modes(ensemble)
+    assert sorted(found.values()) == ["follower", "follower", "leader"], found
