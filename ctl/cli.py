@@ -1,5 +1,9 @@
 """./bigdata: the one command line a newcomer needs.
 
+    ./bigdata up         the platform on one local node ("bigdata"), deployed and checked
+    ./bigdata status     each component's state on that node
+    ./bigdata logs C     the journal of component C (zookeeper, kafka, cassandra, redis, ...)
+    ./bigdata down       remove the node and everything `up` made
     ./bigdata test       install what is missing, build images and the mirror, run every test
     ./bigdata images     build the base and host images (only what changed)
     ./bigdata mirror     build the offline artifact mirror (Kafka, Cassandra, Spark)
@@ -44,6 +48,11 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     test_parser = sub.add_parser("test", help="install what is missing and run every test (pytest args may follow)")
     test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    sub.add_parser("up", help="the platform on one local node, deployed and checked")
+    sub.add_parser("status", help="each component's state on the local node")
+    logs_parser = sub.add_parser("logs", help="the journal of one component on the local node")
+    logs_parser.add_argument("component")
+    sub.add_parser("down", help="remove the local node and everything `up` made")
     sub.add_parser("images", help="build the base and host images (only what changed)")
     sub.add_parser("mirror", help="build the offline artifact mirror (only what changed)")
     sub.add_parser("prereqs", help="install what the control machine lacks (Docker engine, build tools)")
@@ -51,6 +60,18 @@ def main(argv=None) -> int:
 
     if args.command == "test":
         return test(args.pytest_args)
+    if args.command in ("up", "status", "logs", "down"):
+        from ctl import local
+        if args.command == "up":
+            prepare()
+            local.up()
+        elif args.command == "status":
+            return local.status()
+        elif args.command == "logs":
+            return local.logs(args.component)
+        else:
+            local.down()
+        return 0
     if args.command == "images":
         prepare(mirror=False)
     elif args.command == "mirror":

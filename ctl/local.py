@@ -1,0 +1,119 @@
+"""The platform on this machine's one local node, "bigdata": what `./bigdata up`,
+`status`, `logs` and `down` act on. The node is a systemd container from the host
+image, provisioned by the same inventory and deploys as any other host."""
+import secrets as random_source
+import shutil
+import subprocess
+
+from ctl import ROOT, hosts, images
+from ctl.console import fail, run, say, step
+from ctl.provision import containers_of, run_deploy
+from deploys import secrets
+
+INVENTORY = "inventories/bigdata.py"
+OWNER = "up"
+NETWORK = "bigdata-net"
+# component -> its systemd unit on the node
+UNITS = {"zookeeper": "zookeeper", "kafka": "kafka", "cassandra": "cassandra", "redis": "redis-server",
+         "spark-master": "spark-master", "spark-worker": "spark-worker"}
+MIN_MEMORY_GIB = 6
+MIN_DISK_GIB = 10
+
+
+def node() -> str:
+    (name,) = containers_of(INVENTORY)
+    return name
+
+
+def preflight() -> None:
+    """Stop early, saying what to do, when this machine cannot hold the platform."""
+    if subprocess.run(["docker", "info"], capture_output=True).returncode:
+        fail("cannot talk to the Docker engine: run as root, or add your user to the docker group "
+             "(`sudo usermod -aG docker $USER`, then log in again)")
+    available = _meminfo_gib("MemAvailable")
+    if available < MIN_MEMORY_GIB and not _running(node()):
+        fail(f"only {available:.1f} GiB of memory is available; the platform needs {MIN_MEMORY_GIB} GiB: "
+             f"stop other workloads or use a bigger machine")
+    docker_root = run("docker", "info", "-f", "{{.DockerRootDir}}", quiet=True).stdout.strip() or "/var/lib/docker"
+    free = shutil.disk_usage(docker_root).free / 2**30
+    if free < MIN_DISK_GIB:
+        fail(f"only {free:.1f} GiB free under {docker_root}; the platform needs {MIN_DISK_GIB} GiB")
+
+
+def ensure_secrets() -> None:
+    """Real secrets for the local platform, made once into the untracked inventories/secrets.env."""
+    missing = [name for name in secrets.NAMES if not secrets.secret(name)]
+    if not missing:
+        return
+    secrets.SECRETS_FILE.touch(mode=0o600)
+    with secrets.SECRETS_FILE.open("a") as out:
+        for name in missing:
+            out.write(f"{name}={random_source.token_urlsafe(24)}\n")
+    say(f"generated {', '.join(missing)} into {secrets.SECRETS_FILE.relative_to(ROOT)} (mode 0600, untracked)")
+
+
+def up() -> None:
+    preflight()
+    ensure_secrets()
+    name = node()
+    if not _running(name):
+        if _exists(name):
+            run("docker", "start", name, quiet=True)
+            hosts.wait_booted(name)
+        else:
+            with step(f"starting the {name} node"):
+                hosts.start([name], image=images.host_image(), network=NETWORK, owner=OWNER)
+    with step(f"deploying the platform to {name} (log: .run/logs/up.log)"):
+        result = run_deploy(INVENTORY, log_name="up")
+    if result.returncode:
+        fail(f"the deploy failed; the end of its log:\n{result.output[-3000:]}")
+    say(f"deploy: {result.changed} operation(s) changed something")
+    status()
+
+
+def status() -> int:
+    """One line per component; non-zero when any is not running."""
+    name = node()
+    if not _running(name):
+        say(f"the {name} node is not running: `./bigdata up` starts it")
+        return 1
+    address = run("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name,
+                  quiet=True).stdout.strip()
+    say(f"node {name} at {address}")
+    down = 0
+    for component, unit in UNITS.items():
+        state = subprocess.run(["docker", "exec", name, "systemctl", "is-active", unit],
+                               capture_output=True, text=True).stdout.strip()
+        down += state != "active"
+        print(f"    {component:<14} {state}")
+    print(f"    Spark master UI: http://{address}:8080/")
+    return 1 if down else 0
+
+
+def logs(component: str, lines: int = 200) -> int:
+    if component not in UNITS:
+        fail(f"unknown component {component!r}; one of: {', '.join(UNITS)}")
+    return subprocess.call(["docker", "exec", node(), "journalctl", "-u", UNITS[component], "-n", str(lines),
+                            "--no-pager"])
+
+
+def down() -> None:
+    """Remove the node, its network and its volumes: everything `up` made, nothing else."""
+    with step("removing the local platform"):
+        hosts.remove(OWNER)
+
+
+def _exists(name: str) -> bool:
+    return subprocess.run(["docker", "inspect", name], capture_output=True).returncode == 0
+
+
+def _running(name: str) -> bool:
+    return subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", name],
+                          capture_output=True, text=True).stdout.strip() == "true"
+
+
+def _meminfo_gib(key: str) -> float:
+    for line in open("/proc/meminfo"):
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) / 2**20
+    return 0.0
