@@ -59,9 +59,11 @@ def run_deploy(inventory: str, deploy: str = "deploys/site.py", *, prefix: str =
     log = LOGS / f"{log_name}.log"
     env = {**os.environ, PREFIX_ENV: prefix, **(extra_env or {})}
     overrides = [arg for key, value in (data or {}).items() for arg in ("--data", f"{key}={value}")]
-    command = [sys.executable, "-m", "pyinfra", "-y", inventory, deploy, *overrides] + (["--dry"] if dry else [])
+    # --dry shows the plan (what would change); -y would skip that change detection
+    command = [sys.executable, "-m", "pyinfra", inventory, deploy, *overrides] + (["--dry"] if dry else ["-y"])
     with log.open("w") as out:
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                              stderr=subprocess.STDOUT)
     totals = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", log.read_text())
     count = (lambda v: 0 if v == "-" else int(v))
     changed, errors = (count(totals[2]), count(totals[3])) if totals else (0, 0)

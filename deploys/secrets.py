@@ -12,6 +12,7 @@ NAMES = (
     "BIGDATA_KAFKA_ADMIN_PASSWORD",
     "BIGDATA_KAFKA_CLIENT_PASSWORD",
     "BIGDATA_CASSANDRA_PASSWORD",
+    "BIGDATA_MARATHON_PASSWORD",
 )
 SECRETS_FILE = Path(__file__).resolve().parent.parent / "inventories" / "secrets.env"
 

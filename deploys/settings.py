@@ -55,8 +55,9 @@ class ComponentSettings(BaseModel):
 def registered_settings() -> list[type[ComponentSettings]]:
     """Every component's settings model, in deploy order."""
     from deploys import cassandra, common, kafka, redis, spark, zookeeper
+    from deploys import marathon, mesos
     return [common.Settings, zookeeper.Settings, kafka.Settings, cassandra.Settings, redis.Settings,
-            spark.Settings]
+            spark.Settings, mesos.Settings, marathon.Settings]
 
 
 @dataclass

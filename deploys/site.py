@@ -13,6 +13,8 @@ from pyinfra import host
 from deploys.cassandra import install_cassandra
 from deploys.common import install_common
 from deploys.kafka import install_kafka
+from deploys.marathon import install_marathon
+from deploys.mesos import install_mesos
 from deploys.redis import install_redis
 from deploys.spark import install_spark
 from deploys.zookeeper import install_zookeeper
@@ -23,8 +25,10 @@ COMPONENTS = {  # in deploy order: component -> (its groups, its deploy)
     "cassandra": (("cassandra",), install_cassandra),
     "redis": (("redis",), install_redis),
     "spark": (("spark_master", "spark_worker"), install_spark),
+    "mesos": (("mesos_master", "mesos_agent"), install_mesos),
+    "marathon": (("marathon",), install_marathon),
 }
-selected = os.environ.get("BIGDATA_COMPONENTS", ",".join(COMPONENTS)).split(",")
+selected = (os.environ.get("BIGDATA_COMPONENTS") or ",".join(COMPONENTS)).split(",")  # empty: all
 unknown = set(selected) - set(COMPONENTS)
 if unknown:
     raise SystemExit(f"BIGDATA_COMPONENTS: unknown component(s) {', '.join(sorted(unknown))}; "

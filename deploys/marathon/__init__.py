@@ -1,0 +1,111 @@
+"""Marathon: the scheduler that runs the platform's apps (marathon/apps) on Mesos.
+
+Marathon's repository was archived in 2024; AVENTER packages Marathon 1.11 for
+Debian in the same repository as Mesos (deploys/mesos: its settings say where
+that is). Every host of the `marathon` group runs one Marathon:
+
+- HA through ZooKeeper: `--zk zk://<every zookeeper host>/marathon` holds its state
+  and elects one leader; the others answer and proxy to it. `--master
+  zk://.../mesos` finds the leading Mesos master.
+- HTTP basic auth on the REST API and UI: `marathon_http_user` and the secret
+  `marathon_http_password` (BIGDATA_MARATHON_PASSWORD). The credentials live in
+  `/etc/default/marathon` (root only, read by systemd), not on a command line.
+- A unit of this deploy (`/etc/systemd/system/marathon.service`) runs it as the
+  service user, which is also the user its tasks run as on the agents.
+
+Ready when /v2/info answers with the credentials and refuses (401) without them.
+"""
+from __future__ import annotations
+
+from pydantic import Field
+from pyinfra import host
+from pyinfra.api import deploy
+from pyinfra.operations import apt, files, systemd
+from pyinfra.operations.util import any_changed
+
+from deploys import common, mesos
+from deploys.facts import ResolvedAddress
+from deploys.health import wait_until
+from deploys.settings import ComponentSettings
+from deploys.topology import address
+from marathon import DEFAULT_HTTP_USER
+
+TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+ENV_FILE = "/etc/default/marathon"
+UNIT = "marathon"
+
+
+class Settings(ComponentSettings):
+    groups = ("marathon",)
+
+    marathon_package: str = "marathon"
+    marathon_package_version: str | None = None  # None: the repository's newest
+    # the launcher the package installs (sbt-native-packager layout)
+    marathon_command: str = "/usr/share/marathon/bin/marathon"
+    marathon_http_port: int = Field(8080, ge=1, le=65535)
+    marathon_http_user: str = Field(DEFAULT_HTTP_USER, pattern=r"^[A-Za-z0-9_.-]+$")  # no ':' (user:password)
+    marathon_http_password: str = Field(min_length=16, pattern=r"^[^\s'\"\\$`]+$", description=(
+        "a secret: set BIGDATA_MARATHON_PASSWORD in the environment or in inventories/secrets.env"))
+    marathon_http_realm: str = Field("bigdata", pattern=r"^[A-Za-z0-9_.-]+$")
+    marathon_zk_path: str = Field("/marathon", pattern=r"^/[A-Za-z0-9_./-]+$")
+    marathon_framework_name: str = Field("marathon", pattern=r"^[A-Za-z0-9_.-]+$")
+    marathon_heap_mb: int = Field(512, ge=256)
+    # Marathon features to enable, e.g. ("secrets",) with a secrets plugin installed
+    marathon_enable_features: tuple[str, ...] = ()
+    # the Mesos library Marathon loads (from the Mesos package)
+    marathon_mesos_native_library: str = "/usr/lib/libmesos.so"
+
+    def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
+        problems = []
+        marathons = group_sizes.get("marathon", 0)
+        if marathons and not group_sizes.get("mesos_master", 0):
+            problems.append(("marathon", f"{marathons} marathon host(s), but no host in group mesos_master: "
+                                         f"Marathon schedules on Mesos"))
+        if marathons and not group_sizes.get("zookeeper", 0):
+            problems.append(("zookeeper", f"{marathons} marathon host(s), but no host in group zookeeper: "
+                                          f"Marathon keeps its state and elects its leader there"))
+        return problems
+
+
+@deploy("Marathon", data_defaults=Settings.defaults())
+def install_marathon():
+    """Install Marathon from the Mesos repository, configure HA and basic auth, and run it.
+
+    Args (inventory data, defaults in `Settings`):
+        marathon_http_password: required secret (BIGDATA_MARATHON_PASSWORD)
+        marathon_http_user, marathon_http_realm, marathon_http_port
+        marathon_package, marathon_package_version, marathon_command
+        marathon_zk_path, marathon_framework_name, marathon_heap_mb, marathon_enable_features
+        marathon_mesos_native_library
+    """
+    settings = Settings.from_host(host)
+    mesos_settings = mesos.Settings.from_host(host)
+    base = common.Settings.from_host(host)
+    mesos.add_repository(mesos_settings)
+    # Marathon loads libmesos from the Mesos package
+    apt.packages(name=f"Install {settings.marathon_package} (Marathon) and {mesos_settings.mesos_package}",
+                 no_recommends=True,
+                 packages=[mesos.package(mesos_settings.mesos_package, mesos_settings.mesos_package_version),
+                           mesos.package(settings.marathon_package, settings.marathon_package_version)])
+    mesos.stop_unused_daemons()
+    bind_address = host.get_fact(ResolvedAddress, hostname=address())
+    context = dict(settings=settings, bind_address=bind_address, hostname=address(),
+                   master=mesos.zk_url(mesos_settings.mesos_zk_path), zk=mesos.zk_url(settings.marathon_zk_path),
+                   service_user=base.service_user)
+    config = files.template(
+        name=f"Configure Marathon ({ENV_FILE}: --master {context['master']} --zk {context['zk']}, basic auth)",
+        src=f"{TEMPLATES}/marathon.env.j2", dest=ENV_FILE, user="root", group="root", mode="0600", **context)
+    unit = files.template(
+        name=f"Install the {UNIT} unit (/etc/systemd/system/{UNIT}.service)", src=f"{TEMPLATES}/marathon.service.j2",
+        dest=f"/etc/systemd/system/{UNIT}.service", mode="0644", **context)
+    systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
+    restart = systemd.service(name="Restart Marathon on a change", service=UNIT, running=True, enabled=True,
+                              restarted=True, _if=any_changed(config, unit))
+    keep = systemd.service(name="Keep Marathon enabled and running", service=UNIT, running=True, enabled=True)
+    info = f"http://{bind_address}:{settings.marathon_http_port}/v2/info"
+    # the credentials come from the host's own file: they stay out of the deploy's log
+    wait_until(
+        "Wait until Marathon answers /v2/info with the credentials and refuses it without",
+        f"curl -fsS -o /dev/null -u \"$(sed -n 's/^MARATHON_HTTP_CREDENTIALS=//p' {ENV_FILE})\" {info} && "
+        f"test \"$(curl -s -o /dev/null -w '%{{http_code}}' {info})\" = 401",
+        timeout=240, _if=any_changed(restart, keep))

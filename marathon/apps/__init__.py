@@ -1,0 +1,157 @@
+"""The one description of how each service runs: a Marathon 1.10 app definition per
+service, as plain JSON beside this file (`<service>.json`, submit-able as it is).
+
+Whatever runs the services reads them through this module: `python -m
+marathon.submit` sends them to Marathon, and where no Mesos runs, the one-node
+runtime starts the same definitions as containers. What a site changes at run time
+is applied here, the same way for both, and never written into a second copy:
+
+- `with_image_tag`: the tag of the images this checkout built (`bigdata/<name>:<tag>`;
+  the files say `latest` until a build names one);
+- `with_env`: site settings (where Kafka, Cassandra and Redis are) for every app;
+  the files set only secrets: every other setting has its documented default in
+  services/core/settings.py;
+- `with_instances`: scaling;
+- `inline_secrets`: each `{"secret": name}` env value replaced by the value of the
+  secret's `source` (a name in deploys/secrets.py, read from the environment or
+  inventories/secrets.env), for a Marathon without a secrets plugin and for the
+  local runtime. `secrets` references stay as they are for a Marathon that has one.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from marathon.schema import AppDefinitionError, app_label, validate
+
+APPS_DIR = Path(__file__).resolve().parent
+ROOT = APPS_DIR.parents[1]
+
+# Every service, in the order they are rolled out: consumers before the producer,
+# so that nothing produced waits long for its reader.
+SERVICES = ("storage-writer", "stream-processor", "redis-publisher", "dashboard", "producer")
+
+PROJECT_IMAGE = re.compile(r"^(bigdata/[a-z0-9][-a-z0-9]*):[^:/]+$")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class App:
+    name: str          # the service: producer, storage-writer, ...
+    source: str        # the file it was read from, relative to the checkout
+    definition: dict   # the Marathon app definition
+
+    @property
+    def id(self) -> str:
+        return self.definition["id"]
+
+    @property
+    def label(self) -> str:
+        return app_label(self.definition, self.source)
+
+    def replace(self, definition: dict) -> "App":
+        return App(self.name, self.source, definition)
+
+
+def path_of(name: str) -> Path:
+    return APPS_DIR / f"{name}.json"
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def read(path: Path, name: str | None = None, *, check: bool = True) -> App:
+    """One definition from a file, checked against Marathon's schema and the platform's profile."""
+    source = _relative(path)
+    try:
+        definition = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise AppDefinitionError(source, [f"not JSON: {error}"]) from None
+    except OSError as error:
+        raise AppDefinitionError(source, [f"cannot be read: {error.strerror}"]) from None
+    if check:
+        validate(definition, source)
+    return App(name or path.stem, source, definition)
+
+
+def load(names: Iterable[str] | None = None, *, check: bool = True) -> list[App]:
+    """The definitions of the given services (default: all), in rollout order."""
+    wanted = list(SERVICES if names is None else names)
+    unknown = [n for n in wanted if n not in SERVICES]
+    if unknown:
+        raise KeyError(f"unknown service(s) {', '.join(unknown)}; known: {', '.join(SERVICES)}")
+    return [read(path_of(name), name, check=check) for name in SERVICES if name in wanted]
+
+
+def by_name(apps: Iterable[App], name: str) -> App:
+    for app in apps:
+        if name in (app.name, app.id, app.id.rsplit("/", 1)[-1]):
+            return app
+    raise KeyError(name)
+
+
+# --- what a site or a run changes ---------------------------------------------------
+def with_image_tag(app: App, tag: str) -> App:
+    """The project's images (`bigdata/<name>:...`) at `tag`; other images untouched."""
+    if not TAG.match(tag):
+        raise ValueError(f"{tag!r} is not a Docker image tag")
+    definition = copy.deepcopy(app.definition)
+    docker = definition.get("container", {}).get("docker", {})
+    match = PROJECT_IMAGE.match(docker.get("image", ""))
+    if match:
+        docker["image"] = f"{match[1]}:{tag}"
+    return app.replace(definition)
+
+
+def with_env(app: App, env: dict[str, str]) -> App:
+    """Site settings in the app's environment. A variable the definition takes from a
+    secret is refused: a password on a command line would end up in shell histories."""
+    definition = copy.deepcopy(app.definition)
+    current = definition.setdefault("env", {})
+    for key, value in env.items():
+        if isinstance(current.get(key), dict):
+            raise AppDefinitionError(app.label, [f"env.{key}: comes from secret {current[key].get('secret')!r}; "
+                                                 f"set the secret's source instead of a value"])
+        current[key] = str(value)
+    return app.replace(definition)
+
+
+def with_instances(app: App, instances: int) -> App:
+    if instances < 0:
+        raise AppDefinitionError(app.label, [f"instances: {instances} is negative"])
+    definition = copy.deepcopy(app.definition)
+    definition["instances"] = instances
+    return app.replace(definition)
+
+
+def secret_sources(app: App) -> dict[str, str]:
+    """env variable -> the source of the secret it takes its value from."""
+    declared = app.definition.get("secrets") or {}
+    return {key: declared[value["secret"]]["source"]
+            for key, value in (app.definition.get("env") or {}).items()
+            if isinstance(value, dict) and value.get("secret") in declared}
+
+
+def inline_secrets(app: App, lookup: Callable[[str], str | None]) -> App:
+    """Each secret reference replaced by its value (`lookup(source)`); fails naming
+    the app and every secret it cannot find."""
+    definition = copy.deepcopy(app.definition)
+    missing = []
+    for key, source in secret_sources(app).items():
+        value = lookup(source)
+        if not value:
+            missing.append(f"env.{key}: secret source {source} has no value (set {source} in the environment "
+                           f"or in inventories/secrets.env)")
+        definition["env"][key] = value
+    if missing:
+        raise AppDefinitionError(app.label, missing)
+    definition.pop("secrets", None)
+    return app.replace(definition)

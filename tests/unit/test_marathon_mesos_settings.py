@@ -1,0 +1,143 @@
+"""deploys/mesos and deploys/marathon: impossible cluster shapes fail when the
+inventory loads, naming the key; the derived values (ZooKeeper URLs, quorum) and the
+configuration files are what the daemons need."""
+from pathlib import Path
+
+import jinja2
+import pytest
+from pyinfra.api import Config, Inventory, State
+from pyinfra.api.exceptions import InventoryError
+from pyinfra.context import ctx_inventory, ctx_state
+
+from deploys import marathon, mesos
+from deploys.settings import check_inventory
+
+PASSWORD = "marathon-secret-0123456789"
+
+
+def inventory(tmp_path: Path, all_data: str = "") -> str:
+    (tmp_path / "group_data").mkdir()
+    (tmp_path / "group_data" / "all.py").write_text(f"marathon_http_password = {PASSWORD!r}\n" + all_data)
+    path = tmp_path / "site.py"
+    path.write_text("# stands in for an inventory file\n")
+    return str(path)
+
+
+def hosts(count: int) -> list[str]:
+    return [f"@docker/never-contacted-{i}" for i in range(1, count + 1)]
+
+
+def test_a_three_node_cluster_loads(tmp_path):
+    three = hosts(3)
+    loaded = check_inventory(inventory(tmp_path), {"zookeeper": three, "mesos_master": three, "mesos_agent": three,
+                                                   "marathon": three[:2]})
+    assert len(loaded) == 3
+
+
+@pytest.mark.parametrize("groups, expected", [
+    ({"zookeeper": 1, "mesos_agent": 2}, r"mesos_master: no host in group mesos_master, but 2 mesos_agent host\(s\): "
+                                         r"agents need masters"),
+    ({"mesos_master": 1, "mesos_agent": 1}, r"zookeeper: 1 mesos_master host\(s\), but no host in group zookeeper"),
+    ({"zookeeper": 1, "marathon": 1}, r"marathon: 1 marathon host\(s\), but no host in group mesos_master"),
+    ({"mesos_master": 1, "marathon": 1}, r"zookeeper: 1 marathon host\(s\), but no host in group zookeeper"),
+], ids=["agents-without-masters", "masters-without-zookeeper", "marathon-without-masters",
+        "marathon-without-zookeeper"])
+def test_impossible_shapes_are_named(tmp_path, groups, expected):
+    with pytest.raises(InventoryError, match=expected):
+        check_inventory(inventory(tmp_path), {group: hosts(n) for group, n in groups.items()})
+
+
+@pytest.mark.parametrize("quorum, expected", [
+    (4, r"mesos_quorum: 4, but group mesos_master has only 3 host\(s\)"),
+    (1, r"mesos_quorum: 1 of 3 masters is no majority: .* \(use 2\)"),
+])
+def test_a_quorum_that_cannot_work_is_named(tmp_path, quorum, expected):
+    three = hosts(3)
+    with pytest.raises(InventoryError, match=rf"group_data/all\.py: {expected}"):
+        check_inventory(inventory(tmp_path, f"mesos_quorum = {quorum}\n"),
+                        {"zookeeper": three, "mesos_master": three})
+
+
+def test_agents_must_run_docker(tmp_path):
+    with pytest.raises(InventoryError, match=r"mesos_agent_containerizers: must include docker"):
+        check_inventory(inventory(tmp_path, "mesos_agent_containerizers = ('mesos',)\n"),
+                        {"zookeeper": hosts(1), "mesos_master": hosts(1), "mesos_agent": hosts(1)})
+
+
+def test_missing_marathon_password_names_its_variable(tmp_path):
+    (tmp_path / "group_data").mkdir()
+    path = tmp_path / "site.py"
+    path.write_text("")
+    with pytest.raises(InventoryError,
+                       match=r"marathon_http_password: missing \(a secret: set BIGDATA_MARATHON_PASSWORD"):
+        check_inventory(str(path), {"zookeeper": hosts(1), "mesos_master": hosts(1), "marathon": hosts(1)})
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("marathon_http_password", "has spaces and 'quotes' in it", "String should match pattern"),
+    ("marathon_http_user", "ad:min", "String should match pattern"),
+    ("mesos_agent_attributes", {"rack": "r1;evil:1"}, "values carry no ';'"),
+])
+def test_values_that_would_break_the_configuration_are_refused(tmp_path, key, value, expected):
+    with pytest.raises(InventoryError, match=rf"{key}: .*{expected}"):
+        check_inventory(inventory(tmp_path, f"{key} = {value!r}\n"),
+                        {"zookeeper": hosts(1), "mesos_master": hosts(1), "mesos_agent": hosts(1),
+                         "marathon": hosts(1)})
+
+
+def test_marathon_port_clash_with_the_spark_master_ui_is_named(tmp_path):
+    one = hosts(1)
+    with pytest.raises(InventoryError, match=r"(marathon_http_port: port 8080 is also spark_master_webui_port|"
+                                             r"spark_master_webui_port: port 8080 is also marathon_http_port)"):
+        check_inventory(inventory(tmp_path), {"zookeeper": one, "mesos_master": one, "marathon": one,
+                                              "spark_master": one})
+
+
+@pytest.mark.parametrize("masters, expected", [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3)])
+def test_quorum_is_a_majority_of_the_masters(masters, expected):
+    assert mesos.quorum(mesos.Settings(), masters) == expected
+    assert mesos.quorum(mesos.Settings(mesos_quorum=masters), masters) == masters  # a set one wins
+
+
+def test_zookeeper_urls_name_every_server_with_its_port():
+    names = ["@docker/zk1", "@docker/zk2", "@docker/zk3"]
+    data = {"zookeeper_client_port": 2281}
+    inv = Inventory((names, {}), zookeeper=([(n, {"address": n[8:] + ".example", **data}) for n in names], {}))
+    with ctx_state.use(State(inv, Config())), ctx_inventory.use(inv):
+        assert mesos.zk_url("/mesos") == "zk://zk1.example:2281,zk2.example:2281,zk3.example:2281/mesos"
+        assert mesos.zk_url("/marathon").endswith(":2281/marathon")
+
+
+def _render(deploy, name: str, **context) -> str:
+    folder = Path(deploy.__file__).parent / "templates"
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder), undefined=jinja2.StrictUndefined) \
+        .get_template(name).render(**context)
+
+
+def test_master_and_agent_configuration():
+    settings = mesos.Settings(mesos_agent_attributes={"rack": "r1", "zone": "a"})
+    common = dict(settings=settings, bind_address="10.0.0.5", hostname="node1", zk="zk://a:2181,b:2181,c:2181/mesos")
+    master = _render(mesos, "mesos-master.env.j2", **common, quorum=2, masters=3, work_dir="/var/lib/mesos/master")
+    assert {"MESOS_ZK=zk://a:2181,b:2181,c:2181/mesos", "MESOS_QUORUM=2", "MESOS_IP=10.0.0.5", "MESOS_PORT=5050",
+            "MESOS_HOSTNAME=node1", "MESOS_WORK_DIR=/var/lib/mesos/master"} <= set(master.splitlines())
+    agent = _render(mesos, "mesos-agent.env.j2", **common, resources=mesos.resources(settings),
+                    attributes=mesos.attributes(settings), containerizers="docker,mesos",
+                    work_dir="/var/lib/mesos/agent")
+    assert {"MESOS_MASTER=zk://a:2181,b:2181,c:2181/mesos", "MESOS_CONTAINERIZERS=docker,mesos",
+            "MESOS_RESOURCES=ports:[8050-8050, 31000-32000]", "MESOS_ATTRIBUTES=rack:r1;zone:a",
+            "MESOS_PORT=5051", "MESOS_WORK_DIR=/var/lib/mesos/agent"} <= set(agent.splitlines())
+    unit = _render(mesos, "mesos-agent.service.j2", sbin="/usr/sbin", nofile=20000)
+    assert "ExecStart=/usr/sbin/mesos-agent" in unit and "Requires=docker.service" in unit
+    assert "KillMode=process" in unit  # containers outlive an agent restart
+
+
+def test_marathon_configuration_carries_ha_and_basic_auth():
+    settings = marathon.Settings(marathon_http_password=PASSWORD, marathon_enable_features=("secrets",))
+    env = _render(marathon, "marathon.env.j2", settings=settings, bind_address="10.0.0.5", hostname="node1",
+                  master="zk://a:2181,b:2181/mesos", zk="zk://a:2181,b:2181/marathon", service_user="bigdata")
+    assert {"MARATHON_MASTER=zk://a:2181,b:2181/mesos", "MARATHON_ZK=zk://a:2181,b:2181/marathon",
+            f"MARATHON_HTTP_CREDENTIALS=bigdata:{PASSWORD}", "MARATHON_HTTP_PORT=8080",
+            "MARATHON_ENABLE_FEATURES=secrets", 'JAVA_OPTS="-Xms512m -Xmx512m"'} <= set(env.splitlines())
+    unit = _render(marathon, "marathon.service.j2", settings=settings, service_user="bigdata")
+    assert "EnvironmentFile=/etc/default/marathon" in unit and "User=bigdata" in unit
+    assert PASSWORD not in unit  # the credentials stay in the root-only environment file
