@@ -5,7 +5,7 @@ import secrets as random_source
 import shutil
 import subprocess
 
-from ctl import ROOT, hosts, images
+from ctl import hosts, images
 from ctl.console import fail, run, say, step
 from ctl.provision import containers_of, run_deploy
 from deploys import secrets
@@ -45,11 +45,12 @@ def ensure_secrets() -> None:
     missing = [name for name in secrets.NAMES if not secrets.secret(name)]
     if not missing:
         return
-    secrets.SECRETS_FILE.touch(mode=0o600)
-    with secrets.SECRETS_FILE.open("a") as out:
+    path = secrets.secrets_file()
+    path.touch(mode=0o600)
+    with path.open("a") as out:
         for name in missing:
             out.write(f"{name}={random_source.token_urlsafe(24)}\n")
-    say(f"generated {', '.join(missing)} into {secrets.SECRETS_FILE.relative_to(ROOT)} (mode 0600, untracked)")
+    say(f"generated {', '.join(missing)} into {path} (mode 0600, untracked)")
 
 
 def up() -> None:

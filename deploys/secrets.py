@@ -14,14 +14,20 @@ NAMES = (
     "BIGDATA_CASSANDRA_PASSWORD",
     "BIGDATA_MARATHON_PASSWORD",
 )
-SECRETS_FILE = Path(__file__).resolve().parent.parent / "inventories" / "secrets.env"
+DEFAULT_SECRETS_FILE = Path(__file__).resolve().parent.parent / "inventories" / "secrets.env"
+
+
+def secrets_file() -> Path:
+    """inventories/secrets.env, unless BIGDATA_SECRETS_FILE names another (tests point it nowhere)."""
+    return Path(os.environ.get("BIGDATA_SECRETS_FILE") or DEFAULT_SECRETS_FILE)
 
 
 def _file_values() -> dict[str, str]:
-    if not SECRETS_FILE.is_file():
+    path = secrets_file()
+    if not path.is_file():
         return {}
     values = {}
-    for line in SECRETS_FILE.read_text().splitlines():
+    for line in path.read_text().splitlines():
         key, sep, value = line.strip().partition("=")
         if sep and not key.startswith("#"):
             values[key.strip()] = value.strip()

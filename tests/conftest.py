@@ -21,7 +21,9 @@ NETWORK = f"{PREFIX}net"
 
 
 def pytest_configure(config):
-    # Tests never use real secrets: each run makes its own, inherited by the deploys it runs.
+    # Tests never use real secrets: each run makes its own, inherited by the deploys it
+    # runs, and never reads an operator's inventories/secrets.env.
+    os.environ["BIGDATA_SECRETS_FILE"] = os.devnull
     for name, value in secrets.generate().items():
         os.environ.setdefault(name, value)
 
