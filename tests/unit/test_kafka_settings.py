@@ -8,21 +8,17 @@ from pyinfra.api.exceptions import InventoryError
 
 from deploys.kafka import Settings
 from deploys.settings import check_inventory
+from inventory_kit import never_contacted, write_inventory
 
 SECRETS = {"kafka_admin_password": "admin-secret-0123456789", "kafka_client_password": "client-secret-0123456789"}
 
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
-    (tmp_path / "group_data").mkdir()
-    (tmp_path / "group_data" / "all.py").write_text(
-        "".join(f"{key} = {value!r}\n" for key, value in SECRETS.items()) + textwrap.dedent(all_data))
-    path = tmp_path / "site.py"
-    path.write_text("# stands in for an inventory file\n")
-    return str(path)
+    secrets = "".join(f"{key} = {value!r}\n" for key, value in SECRETS.items())
+    return write_inventory(tmp_path, secrets + textwrap.dedent(all_data))
 
 
-def brokers(count: int) -> list[str]:
-    return [f"@docker/never-contacted-{i}" for i in range(1, count + 1)]
+brokers = never_contacted
 
 
 def test_replication_factor_above_broker_count_is_named(tmp_path):

@@ -11,20 +11,16 @@ from pyinfra.context import ctx_inventory, ctx_state
 
 from deploys import marathon, mesos
 from deploys.settings import check_inventory
+from inventory_kit import never_contacted, write_inventory
 
 PASSWORD = "marathon-secret-0123456789"
 
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
-    (tmp_path / "group_data").mkdir()
-    (tmp_path / "group_data" / "all.py").write_text(f"marathon_http_password = {PASSWORD!r}\n" + all_data)
-    path = tmp_path / "site.py"
-    path.write_text("# stands in for an inventory file\n")
-    return str(path)
+    return write_inventory(tmp_path, f"marathon_http_password = {PASSWORD!r}\n" + all_data)
 
 
-def hosts(count: int) -> list[str]:
-    return [f"@docker/never-contacted-{i}" for i in range(1, count + 1)]
+hosts = never_contacted
 
 
 def test_a_three_node_cluster_loads(tmp_path):

@@ -8,18 +8,15 @@ from pyinfra.api.exceptions import InventoryError
 
 from deploys import spark, zookeeper
 from deploys.settings import check_inventory
+from inventory_kit import never_contacted, write_inventory
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploys"
 
 
-def inventory(tmp_path: Path, all_data: str = "") -> str:
-    (tmp_path / "group_data").mkdir(exist_ok=True)
-    (tmp_path / "group_data" / "all.py").write_text(all_data)
-    return str(tmp_path / "site.py")
+inventory = write_inventory
 
 
-def hosts(count: int) -> list[str]:
-    return [f"@docker/node{i}" for i in range(1, count + 1)]
+hosts = never_contacted
 
 
 @pytest.mark.parametrize("size", [2, 4])
@@ -36,7 +33,7 @@ def test_odd_zookeeper_ensemble_is_accepted(tmp_path, size):
 def test_zookeeper_port_clash_names_both_keys_and_the_file(tmp_path):
     path = inventory(tmp_path, "spark_worker_webui_port = 2181\n")
     with pytest.raises(InventoryError, match=r"group_data/all\.py: spark_worker_webui_port: port 2181 is also "
-                                             r"zookeeper_client_port on host @docker/node1"):
+                                             r"zookeeper_client_port on host @docker/never-contacted-1"):
         check_inventory(path, {"zookeeper": hosts(1), "spark_master": hosts(1), "spark_worker": hosts(1)})
 
 
