@@ -18,3 +18,7 @@ KAFKA_CLIENT_USER = "pipeline"
 # Kafka consumer groups of the pipeline's services (settings may override them per run)
 WRITER_GROUP = "storage-writer"        # the storage writer (stock-ticks -> Cassandra)
 PUBLISHER_GROUP = "redis-publisher"    # the Redis publisher (stock-analytics -> Redis)
+
+# Spark's Kafka source names the consumer groups of the stream processor (which reads
+# TICKS_TOPIC without committing: its checkpoint holds the offsets) with this prefix
+STREAM_GROUP_PREFIX = "stream-processor"

@@ -1,0 +1,404 @@
+"""The stream processor's pure parts (no pyspark here, so unit tests run without
+Spark): Kafka options, Spark settings, the exact check of a record the fast
+path did not accept, the SQL of the fast path, the summary of a query's
+progress, and the package executors import.
+
+How a tick is judged (the contract is services/core/tick.py's `validate()`):
+
+- the fast path, in Spark SQL (no Python per record): a record whose JSON is a
+  plain object with every field of the right type and every value inside the
+  contract's bounds is a tick. The checks are stricter than `validate()`'s, never
+  looser, so whatever passes them `validate()` accepts too, with the same values;
+- the exact path, a Python UDF calling `validate()` itself, only on the records the
+  fast path did not accept (normally none): a tick after all (e.g. a symbol with
+  a trailing newline, which Python's `$` lets through), or a dead letter with
+  `validate()`'s reason and detail, in deadletter.py's envelope.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+
+from services.core import names
+from services.core.deadletter import DeadLetter, envelope, headers
+from services.core.tick import FIELDS, MAX_PRICE, REASONS, SOURCES, Rejected, Rules, validate
+
+SERVICE = "stream-processor"
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding services/
+# what executors import: the tick contract, dead letters, names, this package
+SHIPPED = ("services/__init__.py", "services/core/__init__.py", "services/core/names.py",
+           "services/core/tick.py", "services/core/deadletter.py", "services/core/analytics.py",
+           "services/core/settings.py", "services/stream_processor/")
+
+
+# --- Kafka ----------------------------------------------------------------------------
+
+def jaas_config(user: str, password: str) -> str:
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"org.apache.kafka.common.security.scram.ScramLoginModule required username={quoted(user)} " \
+           f"password={quoted(password)};"
+
+
+def kafka_client_options(settings) -> dict[str, str]:
+    """The Kafka client settings of Spark's connector (each prefixed with `kafka.`)."""
+    options = {"kafka.bootstrap.servers": settings.kafka_bootstrap,
+               "kafka.security.protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol.startswith("SASL"):
+        options["kafka.sasl.mechanism"] = settings.kafka_sasl_mechanism
+        options["kafka.sasl.jaas.config"] = jaas_config(settings.kafka_user, settings.require("kafka_password"))
+    return options
+
+
+def source_options(settings) -> dict[str, str]:
+    """Spark's Kafka source on the tick topic. It assigns partitions itself (no group
+    membership, no commits: the checkpoint holds the offsets); the consumer group ids
+    it generates start with the prefix, which the user's ACLs must allow."""
+    options = {**kafka_client_options(settings),
+               "subscribe": names.TICKS_TOPIC,
+               "startingOffsets": settings.stream_starting_offsets,
+               # ticks deleted by retention while the job was down: go on from what is left
+               "failOnDataLoss": "false",
+               "groupIdPrefix": settings.stream_group_prefix,
+               "kafka.session.timeout.ms": str(settings.kafka_session_timeout_ms),
+               # an executor's cached consumer is used by every scan of a batch; its fetch left
+               # in flight at the log's end would hold the next scan for up to 500 ms (default)
+               "kafka.fetch.max.wait.ms": "10"}
+    if settings.stream_max_offsets:
+        options["maxOffsetsPerTrigger"] = str(settings.stream_max_offsets)
+    return options
+
+
+def sink_options(settings) -> dict[str, str]:
+    """Spark's Kafka sink: the topic is a column of each row (analytics or dead letters);
+    acknowledged by every in-sync replica, idempotent, lz4 like the other services."""
+    return {**kafka_client_options(settings),
+            "kafka.acks": "all", "kafka.enable.idempotence": "true", "kafka.compression.type": "lz4",
+            "kafka.linger.ms": "5"}
+
+
+# --- Spark --------------------------------------------------------------------------------
+
+def pyspark_paths(spark_home: str) -> list[str]:
+    """pyspark and py4j as the distribution ships them (no pip install needed)."""
+    lib = Path(spark_home) / "python" / "lib"
+    py4j = sorted(lib.glob("py4j-*-src.zip"))
+    return [str(lib / "pyspark.zip"), *(str(p) for p in py4j[-1:])]
+
+
+def read_spark_defaults(spark_home: str) -> dict[str, str]:
+    """conf/spark-defaults.conf of the distribution (the deploy writes it)."""
+    path = Path(spark_home) / "conf" / "spark-defaults.conf"
+    conf = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                key, _, value = line.replace("\t", " ").partition(" ")
+                conf[key] = value.strip()
+    return conf
+
+
+def shuffle_partitions(settings, defaults: dict[str, str], cores_here: int) -> int:
+    """One per core the job runs on: BIGDATA_STREAM_SHUFFLE_PARTITIONS, else the cores it
+    takes (BIGDATA_STREAM_CORES), else the deploy's spark-defaults value (the cluster's
+    cores), else this host's cores."""
+    if settings.stream_shuffle_partitions:
+        return settings.stream_shuffle_partitions
+    if settings.stream_cores:
+        return settings.stream_cores
+    try:
+        return max(1, int(defaults["spark.sql.shuffle.partitions"]))
+    except (KeyError, ValueError):
+        return max(1, cores_here)
+
+
+def spark_conf(settings, defaults: dict[str, str], cores_here: int) -> dict[str, str]:
+    conf = {
+        "spark.master": settings.spark_master,
+        "spark.app.name": SERVICE,
+        "spark.sql.shuffle.partitions": str(shuffle_partitions(settings, defaults, cores_here)),
+        # the driver stops the query itself on SIGTERM (then the session)
+        "spark.sql.streaming.stopActiveRunOnRestart": "true",
+        # a stopped query's batch in hand is interrupted, not waited for minutes
+        "spark.sql.streaming.stopTimeout": str(int(settings.stream_stop_timeout_s * 1000)),
+        "spark.ui.showConsoleProgress": "false",
+        # a micro-batch's tasks start at once, not after waiting up to 3 s for a "better" executor
+        "spark.locality.wait": "0s",
+        # no extra batch without data just to move the watermark on (it would delay the next
+        # tick by a batch); windows are closed by the next batch that has data
+        "spark.sql.streaming.noDataMicroBatches.enabled": "false",
+    }
+    if settings.stream_cores:
+        conf["spark.cores.max"] = str(settings.stream_cores)
+    conf.update(settings.extra_spark_conf())
+    return conf
+
+
+# The driver JVM's own log lines: one JSON object a line on stdout, the fields of the
+# services' lines (services/core/service.py); Spark's INFO chatter only when asked for
+LOG_TEMPLATE = json.dumps({
+    "ts": {"$resolver": "timestamp", "pattern": {"format": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "timeZone": "UTC"}},
+    "level": {"$resolver": "level", "field": "name"},
+    "service": SERVICE,
+    "logger": {"$resolver": "logger", "field": "name"},
+    "event": {"$resolver": "message", "stringified": True},
+    "error": {"$resolver": "exception", "field": "stackTrace", "stackTrace": {"stringified": True}},
+})
+
+
+def log4j2_properties(log_level: str) -> str:
+    level = "info" if log_level.upper() == "DEBUG" else "warn"
+    return "\n".join([
+        "# written by services.stream_processor for its driver JVM",
+        f"rootLogger.level = {level}",
+        "rootLogger.appenderRef.stdout.ref = console",
+        "appender.console.type = Console",
+        "appender.console.name = console",
+        "appender.console.target = SYSTEM_OUT",
+        "appender.console.layout.type = JsonTemplateLayout",
+        f"appender.console.layout.eventTemplate = {LOG_TEMPLATE}",
+        # the Kafka clients' and Spark's noisiest loggers
+        "logger.kafka.name = org.apache.kafka",
+        f"logger.kafka.level = {'info' if level == 'info' else 'error'}",
+        "logger.jetty.name = org.sparkproject.jetty",
+        "logger.jetty.level = warn",
+        "",
+    ])
+
+
+def driver_java_options(conf: dict[str, str], log_config: Path) -> str:
+    """The driver JVM's options: the log configuration, then whatever was set already."""
+    own = f"-Dlog4j2.configurationFile=file:{log_config}"
+    return f"{own} {conf['spark.driver.extraJavaOptions']}" if conf.get("spark.driver.extraJavaOptions") else own
+
+
+def submit_command(settings, entry: str = "services/stream_processor/job.py") -> list[str]:
+    """The same job as `spark-submit` starts it, from the directory that holds services/
+    (printed by `python -m services.stream_processor --print-submit`; the job ships its
+    own modules to the executors)."""
+    conf = spark_conf(settings, read_spark_defaults(settings.spark_home), os.cpu_count() or 1)
+    command = [f"{settings.spark_home}/bin/spark-submit", "--master", conf.pop("spark.master"),
+               "--name", conf.pop("spark.app.name")]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    return command + [entry]
+
+
+def package_zip(destination: Path) -> Path:
+    """The modules executors import (the exact check runs there), as a zip for addPyFile."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for item in SHIPPED:
+            path = PACKAGE_ROOT / item
+            for file in sorted(path.glob("*.py")) if item.endswith("/") else [path]:
+                archive.write(file, file.relative_to(PACKAGE_ROOT).as_posix())
+    destination.write_bytes(buffer.getvalue())
+    return destination
+
+
+# --- the fast path (Spark SQL over the Kafka source's columns) --------------------------------
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _in(values) -> str:
+    return ", ".join(_sql_string(v) for v in sorted(values))
+
+
+def fast_path_sql(rules: Rules) -> dict[str, str]:
+    """Column name -> Spark SQL expression, evaluated in this order; `fast_ok` says the
+    record is a tick by checks at least as strict as validate()'s. Regexes end with
+    \\z (Java's $ would let a trailing line break through, where validate() looks with
+    Python's, which lets only a \\n through: such records take the exact path)."""
+    def typed(name: str) -> str:
+        return f"schema_of_variant(variant_get(j, '$.{name}'))"
+
+    def field(name: str, kind: str) -> str:
+        return f"try_variant_get(j, '$.{name}', '{kind}')"
+
+    string_fields = [f for f in FIELDS if f not in ("price", "trade_time", "volume")]
+    types_ok = " AND ".join([f"{typed(f)} = 'STRING'" for f in string_fields]
+                            + [f"{typed('trade_time')} = 'BIGINT'", f"{typed('volume')} = 'BIGINT'",
+                               f"({typed('price')} IN ('BIGINT', 'DOUBLE') OR {typed('price')} LIKE 'DECIMAL(%')"])
+    return {
+        # the JSON, when the value is plain UTF-8 of an acceptable size and exactly one JSON
+        # value: parse_json stops after the first value and ignores what follows (`{..}x`,
+        # `{..}{..}`), so the text is parsed inside an array and as an object's member too,
+        # which both fail on anything after the value (and only then)
+        "text": f"CASE WHEN value IS NOT NULL AND octet_length(value) <= {int(rules.max_bytes)} "
+                f"AND is_valid_utf8(value) THEN CAST(value AS STRING) END",
+        "j": "CASE WHEN try_parse_json('[' || text || ']') IS NOT NULL "
+             "THEN variant_get(try_parse_json('{\"v\":' || text || '}'), '$.v') END",
+        "types_ok": f"coalesce(schema_of_variant(j) LIKE 'OBJECT<%' AND {types_ok}, false)",
+        "id": f"CASE WHEN types_ok THEN {field('id', 'string')} END",
+        "symbol": f"CASE WHEN types_ok THEN {field('symbol', 'string')} END",
+        "price": f"CASE WHEN types_ok THEN {field('price', 'double')} END",
+        "trade_time": f"CASE WHEN types_ok THEN {field('trade_time', 'bigint')} END",
+        "volume": f"CASE WHEN types_ok THEN {field('volume', 'bigint')} END",
+        "currency": f"CASE WHEN types_ok THEN {field('currency', 'string')} END",
+        "source": f"CASE WHEN types_ok THEN {field('source', 'string')} END",
+        "reference_ms": "CASE WHEN timestampType >= 0 AND unix_millis(timestamp) > 0 THEN unix_millis(timestamp) END",
+        "fast_ok": "coalesce(" + " AND ".join([
+            "types_ok",
+            r"id RLIKE '^[A-Za-z0-9._:\\-]{1,128}\\z'",
+            r"symbol RLIKE '^[A-Z0-9][A-Z0-9.\\-^=]{0,15}\\z'",
+            f"NOT isnan(price) AND price > 0 AND price < {MAX_PRICE!r}",
+            "volume >= 0",
+            f"currency IN ({_in(rules.currencies)})",
+            f"source IN ({_in(SOURCES)})",
+            "reference_ms IS NOT NULL",
+            f"trade_time <= reference_ms + {int(rules.max_future_ms)}",
+            f"trade_time >= reference_ms - {int(rules.max_past_ms)}",
+            "(key IS NULL OR (is_valid_utf8(key) AND CAST(key AS STRING) = symbol))",
+        ]) + ", false)",
+    }
+
+
+# --- the exact path (a Python UDF on the records the fast path did not accept) ---------------
+
+# the UDF's result, as a Spark DDL type
+CHECK_TYPE = ("struct<ok:boolean, reason:string, detail:string, id:string, symbol:string, price:double, "
+              "trade_time:bigint, volume:bigint, envelope:binary, "
+              "headers:array<struct<key:string, value:binary>>>")
+
+
+def record_time(timestamp_ms: int | None, timestamp_type: int | None) -> int:
+    """The record's timestamp (ms), or now when it has none (as services/core/consume.py)."""
+    if timestamp_type is not None and timestamp_type >= 0 and timestamp_ms is not None and timestamp_ms > 0:
+        return int(timestamp_ms)
+    return int(time.time() * 1000)
+
+
+def check(value, key, topic: str, partition: int, offset: int, timestamp_ms, timestamp_type, rules: Rules,
+          now_ms: int | None = None) -> tuple:
+    """validate() on one record: a tick's fields, or the dead letter (envelope and headers)."""
+    value = None if value is None else bytes(value)
+    key = None if key is None else bytes(key)
+    reference = record_time(timestamp_ms, timestamp_type)
+    try:
+        tick = validate(value, rules, reference, key)
+        return (True, None, None, tick.id, tick.symbol, tick.price, tick.trade_time, tick.volume, None, None)
+    except Rejected as rejected:
+        reason, detail = rejected.reason, rejected.detail
+    except Exception as error:  # nothing a record holds may stop the job
+        reason, detail = "not_json", f"unreadable: {error!r}"[:200]
+    letter = DeadLetter(reason, detail, topic, partition, offset, reference, key, value)
+    return (False, reason, detail, None, None, None, None, None, envelope(letter, SERVICE, now_ms),
+            [(k, v) for k, v in headers(letter, SERVICE)])
+
+
+# --- progress and health ---------------------------------------------------------------------
+
+REJECTED_METRICS = "rejected"  # the observed metrics of the dead-letter branch: one count per reason
+
+
+def _max_of(operators: list, key: str, metric: str | None = None) -> int:
+    values = []
+    for operator in operators:
+        source = operator.get("customMetrics", {}) if metric else operator
+        value = source.get(metric or key)
+        if isinstance(value, (int, float)):
+            values.append(int(value))
+    return max(values, default=0)
+
+
+def records_read(progress: dict) -> int:
+    """Records the batch read from Kafka, from its offsets (numInputRows counts each scan of
+    the source, and the query scans it once per branch)."""
+    total = 0
+    for source in progress.get("sources") or []:
+        start, end = _offsets(source.get("startOffset")), _offsets(source.get("endOffset"))
+        for topic, partitions in end.items():
+            for partition, offset in partitions.items():
+                before = start.get(topic, {}).get(partition)
+                if before is not None and offset is not None:
+                    total += max(0, int(offset) - int(before))
+    return total
+
+
+def _offsets(value) -> dict:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def batch_counts(progress: dict) -> dict[str, int]:
+    """What one micro-batch did, as counters: records read, dead letters by reason, ticks
+    dropped as late or as duplicates, windows closed. The deduplication and the aggregation
+    both drop a late tick: it is counted once (the larger of their counts)."""
+    counts = {"records": records_read(progress), "batches": 1}
+    operators = progress.get("stateOperators") or []
+    late = _max_of(operators, "numRowsDroppedByWatermark")
+    if late:
+        counts["late"] = late
+    closed = sum(int(o.get("numRowsRemoved") or 0) for o in operators
+                 if o.get("operatorName") == "stateStoreSave")
+    if closed:
+        counts["windows_closed"] = closed  # final: their state dropped once the watermark passed their end
+    duplicates = _max_of([o for o in operators if "dedup" in o.get("operatorName", "").lower()],
+                         "", "numDroppedDuplicateRows")
+    if duplicates:
+        counts["duplicates"] = duplicates
+    rejected = (progress.get("observedMetrics") or {}).get(REJECTED_METRICS) or {}
+    for reason in REASONS:
+        number = int(rejected.get(reason) or 0)
+        if number:
+            counts[f"rejected.{reason}"] = number
+            counts["dead_lettered"] = counts.get("dead_lettered", 0) + number
+    return counts
+
+
+def progress_summary(progress: dict | None) -> dict:
+    """The last micro-batch, for /health."""
+    if not progress:
+        return {}
+    lag = None
+    for source in progress.get("sources") or []:
+        behind = (source.get("metrics") or {}).get("maxOffsetsBehindLatest")
+        if behind is not None:
+            lag = max(lag or 0, int(float(behind)))
+    event_time = progress.get("eventTime") or {}
+    return {
+        "batch_id": progress.get("batchId"),
+        "batch_at": progress.get("timestamp"),
+        "batch_duration_ms": progress.get("batchDuration"),
+        "records": records_read(progress),
+        "watermark": event_time.get("watermark"),
+        "max_event_time": event_time.get("max"),
+        "offsets_behind_latest": lag,
+        "state": [{"operator": o.get("operatorName"), "rows": o.get("numRowsTotal"),
+                   "removed": o.get("numRowsRemoved"), "late": o.get("numRowsDroppedByWatermark")}
+                  for o in progress.get("stateOperators") or []],
+        "duration_ms": progress.get("durationMs") or {},
+    }
+
+
+def log_fields(progress: dict) -> dict:
+    """One batch, compact, for the structured log."""
+    durations = progress.get("durationMs") or {}
+    return {"batch_id": progress.get("batchId"), "records": records_read(progress),
+            "duration_ms": durations.get("triggerExecution"),
+            "watermark": (progress.get("eventTime") or {}).get("watermark"),
+            "rejected": {k: v for k, v in ((progress.get("observedMetrics") or {}).get(REJECTED_METRICS) or {}).items()
+                         if v}}
+
+
+def as_dict(progress) -> dict | None:
+    """A progress as plain JSON data (pyspark's StreamingQueryProgress carries its JSON)."""
+    if progress is None:
+        return None
+    if isinstance(progress, str):
+        return json.loads(progress)
+    text = getattr(progress, "json", None)
+    if isinstance(text, str):
+        return json.loads(text)
+    return json.loads(json.dumps(progress, default=str))

@@ -1,0 +1,269 @@
+"""The stream processor's pure parts (no Spark here; tests/services runs the job on the
+real Spark cluster): settings, the exact check of a record and its dead letter, Kafka
+and Spark options, the shipped package, progress as counters, and the process's exits."""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from services.core import names
+from services.core.deadletter import envelope as core_envelope, original_of
+from services.core.settings import SettingError
+from services.core.tick import REASONS, Rejected, Rules, validate
+from services.stream_processor import plan
+from services.stream_processor.settings import StreamSettings, describe, window_ms
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "services" / "README.md"
+NOW = 1_767_225_600_000
+RULES = Rules(currencies=frozenset({"USD", "EUR"}))
+PASSWORD = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20}
+
+
+def tick(**changes) -> bytes:
+    value = {"id": "synthetic-run1-1", "symbol": "AAPL", "price": 187.23, "currency": "USD",
+             "trade_time": NOW, "volume": 300, "source": "synthetic"}
+    value.update(changes)
+    return json.dumps(value).encode()
+
+
+# --- settings -------------------------------------------------------------------------------
+
+def test_defaults():
+    settings = StreamSettings.from_env({})
+    assert settings.stream_windows == ("1s", "1m")
+    assert settings.spark_home == "/opt/bigdata/spark" and settings.spark_master == "spark://bigdata:7077"
+    assert settings.stream_checkpoint.startswith("/var/lib/bigdata/spark/")
+    assert settings.stream_group_prefix == names.STREAM_GROUP_PREFIX
+    assert settings.stream_starting_offsets == "latest" and settings.stream_deduplicate is True
+    assert settings.kafka_user == names.KAFKA_CLIENT_USER  # the shared settings come along
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({"BIGDATA_STREAM_WINDOWS": "1s,5x"}, "BIGDATA_STREAM_WINDOWS"),
+    ({"BIGDATA_STREAM_WINDOWS": "1s,1000ms"}, "BIGDATA_STREAM_WINDOWS: a window given twice"),
+    ({"BIGDATA_STREAM_WATERMARK_S": "0"}, "BIGDATA_STREAM_WATERMARK_S"),
+    ({"BIGDATA_STREAM_CORES": "-1"}, "BIGDATA_STREAM_CORES"),
+    ({"BIGDATA_STREAM_STARTING_OFFSETS": "middle"}, "BIGDATA_STREAM_STARTING_OFFSETS"),
+    ({"BIGDATA_STREAM_DEDUPLICATE": "maybe"}, "BIGDATA_STREAM_DEDUPLICATE"),
+    ({"BIGDATA_SPARK_CONF": "spark.a=1;nonsense"}, "BIGDATA_SPARK_CONF"),
+    ({"BIGDATA_WRITER_BATCH": "0"}, "BIGDATA_WRITER_BATCH"),  # the shared checks still run
+])
+def test_bad_values_name_their_variable(env, needle):
+    with pytest.raises(SettingError, match=needle):
+        StreamSettings.from_env(env)
+
+
+def test_windows_and_extra_spark_settings_parse():
+    settings = StreamSettings.from_env({"BIGDATA_STREAM_WINDOWS": "250ms, 1s,5m,1h",
+                                        "BIGDATA_SPARK_CONF": "spark.driver.host=10.0.0.5; spark.x=a,b=c;"})
+    assert [window_ms(w) for w in settings.stream_windows] == [250, 1000, 300_000, 3_600_000]
+    assert settings.extra_spark_conf() == {"spark.driver.host": "10.0.0.5", "spark.x": "a,b=c"}
+
+
+def test_the_logged_settings_are_this_services_and_hide_the_password():
+    public = StreamSettings.from_env({**PASSWORD, "BIGDATA_REDIS_PASSWORD": "r" * 20}).public()
+    assert public["kafka_password"] == "***" and "p" * 20 not in str(public)
+    assert "stream_windows" in public and "spark_master" in public and "tick_max_bytes" in public
+    assert not any(name.startswith(("producer_", "writer_", "cassandra_", "redis_")) for name in public)
+
+
+def test_every_setting_is_documented_in_the_services_readme():
+    text = README.read_text()
+    missing = [env for env, _, _ in describe() if f"`{env}`" not in text]
+    assert not missing, f"services/README.md does not document {missing}"
+
+
+# --- the exact path: validate() itself, and the dead letter --------------------------------------
+
+MALFORMED = [
+    (b"{not json", "not_json"), (b"\xff\xfe", "not_json"), (None, "not_json"), (b"[1]", "not_object"),
+    (json.dumps({"id": "x"}).encode(), "missing_field"), (tick(price="1"), "wrong_type"),
+    (tick(id=""), "bad_id"), (tick(symbol="aapl"), "bad_symbol"), (tick(price=-1), "bad_price"),
+    (tick(volume=-1), "bad_volume"), (tick(currency="XYZ"), "unknown_currency"), (tick(source="fax"), "unknown_source"),
+    (tick(trade_time=NOW + 3_600_000), "time_in_future"), (tick(trade_time=NOW // 1000), "time_in_past"),
+    (tick(padding="x" * 2000), "oversized"), (tick() + b"x", "not_json"),
+]
+
+
+@pytest.mark.parametrize("value,reason", MALFORMED)
+def test_a_refused_record_becomes_the_dead_letter_the_other_services_write(value, reason):
+    result = plan.check(bytearray(value) if value else value, bytearray(b"AAPL"), "stock-ticks", 2, 41, NOW, 0,
+                        RULES, now_ms=NOW + 5)
+    ok, got_reason, detail, *fields, envelope, headers = result
+    assert not ok and got_reason == reason and detail and fields == [None] * 5
+    with pytest.raises(Rejected) as caught:
+        validate(value, RULES, NOW, b"AAPL")
+    assert (got_reason, detail) == (caught.value.reason, caught.value.detail)
+    body = json.loads(envelope)
+    from services.core.deadletter import DeadLetter
+    assert envelope == core_envelope(DeadLetter(reason, detail, "stock-ticks", 2, 41, NOW, b"AAPL", value),
+                                     "stream-processor", NOW + 5)
+    assert body["service"] == plan.SERVICE and (body["partition"], body["offset"]) == (2, 41)
+    assert original_of(body) == (value[:64 * 1024] if value is not None else None)
+    assert dict(headers) == {"dlq.reason": reason.encode(), "dlq.service": b"stream-processor",
+                             "dlq.topic": b"stock-ticks", "dlq.partition": b"2", "dlq.offset": b"41"}
+
+
+def test_a_valid_record_on_the_exact_path_is_a_tick():
+    bom = b"\xef\xbb\xbf" + tick(price=100)  # valid by the contract, refused by the SQL fast path
+    assert plan.check(bom, b"AAPL", "stock-ticks", 0, 1, NOW, 0, RULES) == \
+        (True, None, None, "synthetic-run1-1", "AAPL", 100.0, NOW, 300, None, None)
+
+
+def test_the_key_must_be_the_symbol_and_a_missing_timestamp_means_now():
+    assert plan.check(tick(), b"MSFT", "stock-ticks", 0, 1, NOW, 0, RULES)[1] == "key_mismatch"
+    # no record timestamp (-1): judged against the clock, so a tick of 2026-01-01 is in the past now
+    result = plan.check(tick(), None, "stock-ticks", 0, 1, -1, -1, RULES)
+    assert result[0] or result[1] == "time_in_past"
+    assert plan.record_time(NOW, 0) == NOW and plan.record_time(-1, -1) > NOW - 86_400_000 * 400
+
+
+def test_the_fast_path_sql_quotes_what_comes_from_settings():
+    sql = plan.fast_path_sql(Rules(max_bytes=512, currencies=frozenset({"USD", "X'Y"})))
+    assert "octet_length(value) <= 512" in sql["text"]
+    assert "currency IN ('USD', 'X\\'Y')" in sql["fast_ok"]
+    assert r"\\z'" in sql["fast_ok"], "patterns end at the very end (\\z), not before a line break ($)"
+    assert list(sql)[-1] == "fast_ok" and set(REASONS) >= {"not_json", "key_mismatch"}
+
+
+# --- Kafka and Spark -------------------------------------------------------------------------
+
+def test_kafka_options_authenticate_as_the_pipeline_user_with_the_group_prefix():
+    settings = StreamSettings.from_env({**PASSWORD, "BIGDATA_KAFKA_BOOTSTRAP": "k1:9092,k2:9092"})
+    source = plan.source_options(settings)
+    assert source["kafka.bootstrap.servers"] == "k1:9092,k2:9092" and source["subscribe"] == names.TICKS_TOPIC
+    assert source["kafka.security.protocol"] == "SASL_PLAINTEXT" and source["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
+    assert source["kafka.sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="pipeline" '
+        f'password="{"p" * 20}";')
+    assert source["groupIdPrefix"] == names.STREAM_GROUP_PREFIX and source["startingOffsets"] == "latest"
+    assert source["maxOffsetsPerTrigger"] == "100000"
+    sink = plan.sink_options(settings)
+    assert sink["kafka.acks"] == "all" and sink["kafka.enable.idempotence"] == "true" and "subscribe" not in sink
+    assert plan.jaas_config('u"1', 'p\\"w') == \
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="u\\"1" password="p\\\\\\"w";'
+    with pytest.raises(SettingError, match="BIGDATA_KAFKA_CLIENT_PASSWORD"):
+        plan.source_options(StreamSettings.from_env({}))
+
+
+def test_shuffle_partitions_follow_the_cores():
+    settings = StreamSettings.from_env({})
+    assert plan.shuffle_partitions(settings, {}, 8) == 8
+    assert plan.shuffle_partitions(settings, {"spark.sql.shuffle.partitions": "6"}, 8) == 6
+    assert plan.shuffle_partitions(settings.replace(stream_cores=3), {"spark.sql.shuffle.partitions": "6"}, 8) == 3
+    assert plan.shuffle_partitions(settings.replace(stream_cores=3, stream_shuffle_partitions=4), {}, 8) == 4
+    conf = plan.spark_conf(settings.replace(stream_cores=3, spark_conf="spark.locality.wait=1s"), {}, 8)
+    assert conf["spark.cores.max"] == "3" and conf["spark.sql.shuffle.partitions"] == "3"
+    assert conf["spark.locality.wait"] == "1s" and conf["spark.master"] == "spark://bigdata:7077"
+
+
+def test_spark_defaults_are_read_as_the_deploy_writes_them(tmp_path):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "spark-defaults.conf").write_text(
+        "# Managed by the bigdata bundle\nspark.master                        spark://h:7077\n"
+        "spark.sql.shuffle.partitions        4\n\nspark.executor.extraJavaOptions     -Da=1 -Db=2\n")
+    assert plan.read_spark_defaults(str(tmp_path)) == {
+        "spark.master": "spark://h:7077", "spark.sql.shuffle.partitions": "4",
+        "spark.executor.extraJavaOptions": "-Da=1 -Db=2"}
+    assert plan.read_spark_defaults(str(tmp_path / "nothing")) == {}
+
+
+def test_the_driver_jvm_logs_json_lines_on_stdout(tmp_path):
+    text = plan.log4j2_properties("INFO")
+    assert "rootLogger.level = warn" in text and "SYSTEM_OUT" in text and "JsonTemplateLayout" in text
+    assert "rootLogger.level = info" in plan.log4j2_properties("debug")
+    template = json.loads(text.split("eventTemplate = ", 1)[1].splitlines()[0])
+    assert {"ts", "level", "service", "logger", "event"} <= set(template)
+    assert plan.driver_java_options({}, tmp_path / "l.properties") == f"-Dlog4j2.configurationFile=file:{tmp_path}/l.properties"
+    assert plan.driver_java_options({"spark.driver.extraJavaOptions": "-Dx=1"}, Path("/l")).endswith(" -Dx=1")
+
+
+def test_the_shipped_package_imports_on_its_own(tmp_path):
+    """What executors get (addPyFile): the contract and the job's pure parts, nothing that
+    needs a package the Spark hosts lack."""
+    archive = plan.package_zip(tmp_path / "stream-processor.zip")
+    members = zipfile.ZipFile(archive).namelist()
+    assert "services/core/tick.py" in members and "services/stream_processor/plan.py" in members
+    assert not any(m.startswith(("services/producer", "services/storage_writer")) for m in members)
+    probe = ("import sys; from services.stream_processor import plan; from services.core.tick import Rules; "
+             "print(plan.check(b'x', None, 't', 0, 0, 1, 0, Rules())[1], plan.__file__)")
+    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(archive)!r}); {probe}"],
+                         capture_output=True, text=True, cwd=tmp_path, check=True).stdout
+    assert out.startswith("not_json ") and "stream-processor.zip" in out
+
+
+# --- progress --------------------------------------------------------------------------------
+
+PROGRESS = {
+    "id": "q", "runId": "r1", "name": "stream_processor", "timestamp": "2026-01-01T00:00:01.000Z",
+    "batchId": 7, "batchDuration": 812, "numInputRows": 30,  # each of the two scans counted
+    "durationMs": {"addBatch": 700, "triggerExecution": 812, "queryPlanning": 60},
+    "eventTime": {"max": "2026-01-01T00:00:00.900Z", "watermark": "2026-01-01T00:00:00.000Z"},
+    "stateOperators": [
+        {"operatorName": "stateStoreSave", "numRowsTotal": 40, "numRowsRemoved": 3, "numRowsDroppedByWatermark": 2},
+        {"operatorName": "dedupeWithinWatermark", "numRowsTotal": 900, "numRowsRemoved": 100,
+         "numRowsDroppedByWatermark": 2, "customMetrics": {"numDroppedDuplicateRows": 1}},
+    ],
+    "sources": [{"description": "KafkaV2[Subscribe[stock-ticks]]",
+                 "startOffset": {"stock-ticks": {"0": 100, "1": 50, "2": 7}},
+                 "endOffset": {"stock-ticks": {"0": 105, "1": 58, "2": 9}},
+                 "metrics": {"maxOffsetsBehindLatest": "4", "avgOffsetsBehindLatest": "1.3"}}],
+    "observedMetrics": {"rejected": {"not_json": 2, "bad_price": 1, "oversized": 0}},
+}
+
+
+def test_a_batch_becomes_counters():
+    assert plan.records_read(PROGRESS) == 15
+    assert plan.batch_counts(PROGRESS) == {
+        "records": 15, "batches": 1, "late": 2, "duplicates": 1, "windows_closed": 3,
+        "rejected.not_json": 2, "rejected.bad_price": 1, "dead_lettered": 3}
+    first = {**PROGRESS, "sources": [{**PROGRESS["sources"][0], "startOffset": None}], "observedMetrics": {}}
+    assert plan.batch_counts(first)["records"] == 0
+
+
+def test_a_batch_for_health_and_logs():
+    summary = plan.progress_summary(PROGRESS)
+    assert summary["batch_id"] == 7 and summary["records"] == 15 and summary["offsets_behind_latest"] == 4
+    assert summary["watermark"] == "2026-01-01T00:00:00.000Z" and summary["duration_ms"]["addBatch"] == 700
+    assert summary["state"][0] == {"operator": "stateStoreSave", "rows": 40, "removed": 3, "late": 2}
+    assert plan.progress_summary(None) == {}
+    assert plan.log_fields(PROGRESS)["rejected"] == {"not_json": 2, "bad_price": 1}
+    assert plan.as_dict(json.dumps(PROGRESS)) == PROGRESS
+
+    class Progress(dict):  # pyspark's StreamingQueryProgress carries its JSON
+        json = json.dumps(PROGRESS)
+    assert plan.as_dict(Progress()) == PROGRESS
+
+
+# --- the process -----------------------------------------------------------------------------
+
+def run_module(env, *args):
+    return subprocess.run([sys.executable, "-m", "services.stream_processor", *args], cwd=ROOT, timeout=60,
+                          env={k: v for k, v in {**os.environ, **env}.items() if v is not None},
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("env,needle", [
+    ({"BIGDATA_KAFKA_CLIENT_PASSWORD": None}, "BIGDATA_KAFKA_CLIENT_PASSWORD is not set"),
+    ({**PASSWORD, "BIGDATA_SPARK_HOME": "/nowhere"}, "BIGDATA_SPARK_HOME: /nowhere holds no Spark distribution"),
+    ({**PASSWORD, "BIGDATA_STREAM_WINDOWS": "1y"}, "BIGDATA_STREAM_WINDOWS"),
+])
+def test_unusable_settings_exit_2_naming_the_variable(env, needle):
+    done = run_module(env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    line = json.loads(done.stdout.strip().splitlines()[-1])
+    assert line["event"] == "bad_settings" and needle in line["error"] and line["service"] == "stream-processor"
+
+
+def test_print_submit_shows_the_equivalent_spark_submit():
+    done = run_module({"BIGDATA_SPARK_MASTER": "spark://m:7077", "BIGDATA_STREAM_CORES": "2"}, "--print-submit")
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    assert line.startswith("/opt/bigdata/spark/bin/spark-submit --master spark://m:7077 --name stream-processor")
+    assert "--conf spark.cores.max=2" in line and "--conf spark.sql.shuffle.partitions=2" in line
+    assert line.endswith(" services/stream_processor/job.py") and "password" not in line
