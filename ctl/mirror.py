@@ -421,20 +421,26 @@ def _cassandra_recipe() -> dict:
     }
 
 
-def _build_cassandra(top: Path, recipe: dict) -> list[str]:
-    deps = maven_resolve(recipe["coordinates"], "cassandra")
-    _single_versions(deps, "Cassandra")
+def _lib_and_conf(top: Path, recipe: dict, name: str, what: str, classes: list[str]) -> list[Dependency]:
+    """The lib/ + conf/ layout (Cassandra's, ZooKeeper's): the recipe's jars with their
+    runtime dependencies, checked for the classes that must load, and the shipped conf files."""
+    deps = maven_resolve(recipe["coordinates"], name)
+    _single_versions(deps, what)
     jars = _copy_jars(deps, top / "lib")
-    say(f"Cassandra: {len(jars)} jars in lib/")
-    _require_classes(top / "lib", [
+    say(f"{what}: {len(jars)} jars in lib/")
+    _require_classes(top / "lib", classes, what)
+    for filename, text in recipe["conf"].items():
+        (top / "conf" / filename).parent.mkdir(parents=True, exist_ok=True)
+        (top / "conf" / filename).write_text(text)
+    return deps
+
+
+def _build_cassandra(top: Path, recipe: dict) -> list[str]:
+    deps = _lib_and_conf(top, recipe, "cassandra", "Cassandra", [
         "org.apache.cassandra.service.CassandraDaemon", "org.apache.cassandra.tools.NodeTool",
         "org.apache.cassandra.tools.GetVersion", "ch.qos.logback.classic.LoggerContext",
-        "org.github.jamm.MemoryMeter"], "Cassandra")
+        "org.github.jamm.MemoryMeter"])
     conf = top / "conf"
-    conf.mkdir()
-    for filename, text in recipe["conf"].items():
-        (conf / filename).parent.mkdir(parents=True, exist_ok=True)
-        (conf / filename).write_text(text)
     main_jar = top / "lib" / next(d.jar_name for d in deps if d.artifact == "cassandra-all")
     with zipfile.ZipFile(main_jar) as z:
         for filename, member in recipe["conf_from_jar"].items():
@@ -563,18 +569,10 @@ def _zookeeper_recipe() -> dict:
 
 
 def _build_zookeeper(top: Path, recipe: dict) -> list[str]:
-    deps = maven_resolve(recipe["coordinates"], "zookeeper")
-    _single_versions(deps, "ZooKeeper")
-    jars = _copy_jars(deps, top / "lib")
-    say(f"ZooKeeper: {len(jars)} jars in lib/")
-    _require_classes(top / "lib", [
+    deps = _lib_and_conf(top, recipe, "zookeeper", "ZooKeeper", [
         "org.apache.zookeeper.server.quorum.QuorumPeerMain", "org.apache.zookeeper.Version",
         "com.codahale.metrics.Reservoir", "org.xerial.snappy.SnappyInputStream",
-        "ch.qos.logback.classic.LoggerContext"], "ZooKeeper")
-    conf = top / "conf"
-    conf.mkdir()
-    for filename, text in recipe["conf"].items():
-        (conf / filename).write_text(text)
+        "ch.qos.logback.classic.LoggerContext"])
     return [f"Maven Central: {dep}" for dep in deps]
 
 
