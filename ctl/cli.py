@@ -29,7 +29,7 @@ def prepare(*, mirror: bool = True) -> None:
 
 
 # Fast to slow, so a broken unit fails the run in seconds, not after the clusters.
-TEST_ORDER = ["tests/unit", "tests/mirror", "tests/cluster", "tests/services"]
+TEST_ORDER = ["tests/unit", "tests/mirror", "tests/images", "tests/cluster", "tests/services", "tests/e2e"]
 
 
 def test(pytest_args: list[str]) -> int:

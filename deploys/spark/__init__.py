@@ -122,7 +122,9 @@ def install_spark():
 
     spark_data, spark_logs = f"{base.data_dir}/spark", f"{base.log_dir}/spark"
     dirs = {"data": spark_data, "work": f"{spark_data}/work", "local": f"{spark_data}/local",
-            "tmp": f"{spark_data}/tmp", "logs": spark_logs}
+            "tmp": f"{spark_data}/tmp", "logs": spark_logs,
+            # streaming jobs' state and offsets (services/stream_processor's default checkpoint lives here)
+            "checkpoints": f"{spark_data}/checkpoints"}
     for path in dirs.values():
         files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
 

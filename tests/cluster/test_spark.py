@@ -131,3 +131,11 @@ def test_second_run_changes_and_restarts_nothing(platform, cluster):
     for name, host in cluster["hosts"].items():
         for unit in ("spark-master",) * (name == cluster["master"]) + ("spark-worker",) * (name in cluster["workers"]):
             assert host.check_output(f"systemctl show -p NRestarts --value {unit}") == "0", f"{unit} on {name}"
+
+
+def test_streaming_checkpoints_have_a_home_owned_by_the_service_user(cluster):
+    # the stream processor's default checkpoint (services/stream_processor/settings.py) lives under it
+    from services.stream_processor.settings import CHECKPOINT
+    for name, host in cluster["hosts"].items():
+        directory = host.file(CHECKPOINT.rsplit("/", 1)[0])
+        assert directory.is_directory and directory.user == "bigdata" and directory.mode == 0o750, name
