@@ -76,7 +76,8 @@ class Settings:
     http_host: str = setting("BIGDATA_HTTP_HOST", "0.0.0.0", "address of the HTTP endpoint (/health)")
     http_port: int | None = setting("BIGDATA_HTTP_PORT", None,
                                     "port of the HTTP endpoint; unset: $PORT0 (Marathon), else the "
-                                    "service's own (producer 8010, storage writer 8011, publisher 8012)")
+                                    "service's own (producer 8010, storage writer 8011, publisher 8012, "
+                                    "dashboard 8050)")
     log_level: str = setting("BIGDATA_LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR")
 
     # --- the tick contract (validation) -------------------------------------------
@@ -117,6 +118,18 @@ class Settings:
     publisher_group: str = setting("BIGDATA_PUBLISHER_GROUP", names.PUBLISHER_GROUP, "the publisher's consumer group")
     publisher_batch: int = setting("BIGDATA_PUBLISHER_BATCH", 500, "records per batch (one commit per batch)")
 
+    # --- dashboard ---------------------------------------------------------------
+    dashboard_symbols: tuple = setting("BIGDATA_DASHBOARD_SYMBOLS", DEFAULT_SYMBOLS[:4],
+                                       "symbols a new page shows, comma-separated (the page can add and remove)")
+    dashboard_history_minutes: int = setting("BIGDATA_DASHBOARD_HISTORY_MINUTES", 120,
+                                             "minutes of 1-minute candles a page gets from Cassandra on open")
+    dashboard_history_max_ticks: int = setting("BIGDATA_DASHBOARD_HISTORY_MAX_TICKS", 200000,
+                                               "ticks read from Cassandra at most per symbol for that history "
+                                               "(the newest; bounds one page open's cost)")
+    producer_url: str | None = setting("BIGDATA_PRODUCER_URL", None,
+                                       "the producer's HTTP endpoint (e.g. http://bigdata:8010); set: a symbol "
+                                       "added on the dashboard is also added to the producer (POST /<symbol>)")
+
     # ------------------------------------------------------------------------------
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -135,7 +148,8 @@ class Settings:
         problems = []
         positive = ("kafka_session_timeout_ms", "cassandra_port", "redis_port", "tick_max_bytes",
                     "writer_batch", "writer_concurrency", "publisher_batch", "replay_speed",
-                    "live_interval_s", "live_timeout_s")
+                    "live_interval_s", "live_timeout_s", "dashboard_history_minutes",
+                    "dashboard_history_max_ticks")
         for name in positive:
             if getattr(self, name) <= 0:
                 problems.append((name, "must be greater than 0"))
