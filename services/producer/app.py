@@ -14,8 +14,9 @@ EXIT_SOURCE_UNAVAILABLE = 3
 
 
 class Producer:
-    def __init__(self, service: Service, source: Source, run_id: str):
+    def __init__(self, service: Service, source: Source, run_id: str, topic: str = names.TICKS_TOPIC):
         self.service = service
+        self.topic = topic  # bench/producer.py sends to a throwaway topic
         self.settings = service.settings
         self.source = source
         self.run_id = run_id
@@ -71,12 +72,12 @@ class Producer:
         """Wait until the brokers answer (authenticated) and the topic is there."""
         while not self.service.stopping.is_set():
             try:
-                metadata = self.kafka.list_topics(names.TICKS_TOPIC, timeout=5)
-                topic = metadata.topics.get(names.TICKS_TOPIC)
+                metadata = self.kafka.list_topics(self.topic, timeout=5)
+                topic = metadata.topics.get(self.topic)
                 if topic is not None and topic.error is None:
                     self.service.healthy()
                     return
-                problem = f"topic {names.TICKS_TOPIC}: {topic.error if topic else 'missing'}"
+                problem = f"topic {self.topic}: {topic.error if topic else 'missing'}"
             except Exception as error:
                 problem = f"cannot reach Kafka: {error}"
             self.service.healthy(problem)
@@ -85,7 +86,7 @@ class Producer:
 
     def run(self) -> int:
         service, source, kafka = self.service, self.source, self.kafka
-        topic, currency, kind = names.TICKS_TOPIC, self.settings.producer_currency, source.name
+        topic, currency, kind = self.topic, self.settings.producer_currency, source.name
         prefix = f"{kind}-{self.run_id}-"
         limit = self.settings.producer_max_ticks
         produce, poll = kafka.produce, kafka.poll
