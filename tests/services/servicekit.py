@@ -2,12 +2,14 @@
 and Kafka, Cassandra and Redis as the tests use them. The fixtures are in conftest.py."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.error
 import urllib.request
@@ -272,3 +274,114 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: not within {timeout}s (last error: {last_error!r})")
         time.sleep(interval)
+
+
+# --- the stream processor on the Spark host ------------------------------------------------------
+
+APP_DIR = "/opt/bigdata/apps/stream-processor-test"
+SPARK_HOME = "/opt/bigdata/spark"
+CHECKPOINTS = "/var/lib/bigdata/spark/checkpoints"
+SERVICE_USER = "bigdata"
+
+def install(container: str) -> None:
+    """services/ (what the job imports) into the Spark host, as an operator would ship it."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for item in ("services/__init__.py", "services/core", "services/stream_processor"):
+            archive.add(ROOT / item, arcname=item, filter=lambda t: None if "__pycache__" in t.name else t)
+    subprocess.run(["docker", "exec", "-i", container, "sh", "-c",
+                    f"rm -rf {APP_DIR} && mkdir -p {APP_DIR} && tar -C {APP_DIR} -x && chmod -R a+rX {APP_DIR}"],
+                   input=buffer.getvalue(), check=True, timeout=60)
+
+
+@dataclass
+class SparkJob:
+    """`python -m services.stream_processor` on the Spark host, as the service user; its
+    output (JSON lines, and the driver JVM's) in a local file."""
+    container: str
+    ip: str
+    env: dict
+    log: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    def start(self) -> "SparkJob":
+        pidfile = f"/run/stream-processor-test-{self.port}.pid"
+        env_args = [arg for key, value in {**self.env, "BIGDATA_HTTP_PORT": str(self.port)}.items()
+                    for arg in ("-e", f"{key}={value}")]
+        # its own process group (setsid), so that kill -9 takes the driver and its JVM at once
+        command = (f"echo $$ > {pidfile}; exec setpriv --reuid={SERVICE_USER} --regid={SERVICE_USER} "
+                   f"--init-groups python3 -m services.stream_processor")
+        out = self.log.open("a")
+        self.process = subprocess.Popen(["docker", "exec", "-w", APP_DIR, *env_args, self.container,
+                                         "setsid", "--wait", "sh", "-c", command], stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        self.pidfile = pidfile
+        return self
+
+    def pid(self) -> str:
+        return subprocess.run(["docker", "exec", self.container, "cat", self.pidfile], capture_output=True,
+                              text=True, check=True).stdout.strip()
+
+    def health(self) -> dict:
+        try:
+            with urllib.request.urlopen(f"http://{self.ip}:{self.port}/health", timeout=5) as reply:
+                return json.loads(reply.read())
+        except urllib.error.HTTPError as error:
+            return json.loads(error.read() or b"{}")
+        except (OSError, ValueError):
+            return {}
+
+    def wait_for(self, predicate, timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the job exited with {self.process.returncode}:\n{self.tail()}"
+            health = self.health()
+            if health and predicate(health):
+                return health
+            time.sleep(0.3)
+        raise AssertionError(f"job: {what} not within {timeout}s; health {self.health()}\n{self.tail()}")
+
+    def wait_ready(self, timeout: float = 150) -> dict:
+        """Running, and its first micro-batch done (the source's offsets are fixed then)."""
+        return self.wait_for(lambda h: h.get("status") == "running" and h.get("last_batch"), timeout,
+                             "running with a first batch")
+
+    def kill9(self) -> None:
+        """kill -9 of the driver and its JVM (the whole process group)."""
+        subprocess.run(["docker", "exec", self.container, "kill", "-9", "--", f"-{self.pid()}"], check=True)
+        self.process.wait(30)
+
+    def terminate(self, timeout: float = 90) -> int:
+        subprocess.run(["docker", "exec", self.container, "kill", "-TERM", self.pid()], check=True)
+        return self.process.wait(timeout)
+
+    def lines(self) -> list[dict]:
+        found = []
+        for line in self.log.read_text().splitlines():
+            try:
+                found.append(json.loads(line))
+            except ValueError:
+                found.append({"raw": line})
+        return found
+
+    def tail(self, count: int = 40) -> str:
+        return "\n".join(self.log.read_text().splitlines()[-count:]) if self.log.exists() else ""
+
+    def stop_quietly(self) -> None:
+        if self.process and self.process.poll() is None:
+            subprocess.run(["docker", "exec", self.container, "kill", "-9", "--", f"-{self.pid()}"])
+            self.process.wait(30)
+
+
+def stream_job(backends: Backends, checkpoint: str, log: Path, port: int, **env) -> SparkJob:
+    """The job (not started yet) on the platform's Spark host, with its checkpoint under CHECKPOINTS."""
+    settings = {
+        "BIGDATA_KAFKA_BOOTSTRAP": backends.env["BIGDATA_KAFKA_BOOTSTRAP"],
+        "BIGDATA_KAFKA_CLIENT_PASSWORD": backends.env["BIGDATA_KAFKA_CLIENT_PASSWORD"],
+        "BIGDATA_SPARK_HOME": SPARK_HOME,
+        "BIGDATA_SPARK_MASTER": f"spark://{backends.container}:7077",
+        "BIGDATA_STREAM_CHECKPOINT": f"{CHECKPOINTS}/{checkpoint}",
+        "HOME": f"/var/lib/{SERVICE_USER}", "PYTHONUNBUFFERED": "1",
+        **{k: str(v) for k, v in env.items()}}
+    return SparkJob(backends.container, backends.ip, settings, log, port=port)
