@@ -41,8 +41,12 @@ def start(names: list[str], *, image: str, network: str, owner: str) -> None:
     if subprocess.run(["docker", "network", "inspect", network], capture_output=True).returncode:
         run("docker", "network", "create", "--label", label, network, quiet=True)
     for name in names:
+        # the host's own Docker engine (deploys/docker) keeps its layers on a volume:
+        # overlay2 cannot work on the container's own overlay file system
+        docker_volume = f"{name}-docker"
+        run("docker", "volume", "create", "--label", label, docker_volume, quiet=True)
         run("docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network,
-            "--label", label, *SYSTEMD_FLAGS, image, quiet=True)
+            "--label", label, f"--volume={docker_volume}:/var/lib/docker", *SYSTEMD_FLAGS, image, quiet=True)
     for name in names:
         wait_booted(name)
 
@@ -64,7 +68,7 @@ def wait_booted(name: str, timeout: float = 60) -> None:
 
 
 def remove(owner: str) -> None:
-    """Remove every container and network that this owner made."""
+    """Remove every container, network and volume that this owner made."""
     label = f"label={OWNER_LABEL}={owner}"
     containers = run("docker", "ps", "-aq", "--filter", label, quiet=True).stdout.split()
     if containers:
@@ -72,12 +76,15 @@ def remove(owner: str) -> None:
     networks = run("docker", "network", "ls", "-q", "--filter", label, quiet=True).stdout.split()
     if networks:
         run("docker", "network", "rm", *networks, quiet=True)
+    volumes = run("docker", "volume", "ls", "-q", "--filter", label, quiet=True).stdout.split()
+    if volumes:
+        run("docker", "volume", "rm", "--force", *volumes, quiet=True)
 
 
 def owners() -> set[str]:
-    """Owners of the containers and networks that exist now."""
+    """Owners of the containers, networks and volumes that exist now."""
     found = set()
-    for kind in ("ps -a", "network ls"):
+    for kind in ("ps -a", "network ls", "volume ls"):
         out = run("docker", *kind.split(), "--format", f'{{{{.Label "{OWNER_LABEL}"}}}}', quiet=True).stdout
         found |= {line for line in out.split() if line}
     return found

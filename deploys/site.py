@@ -12,6 +12,7 @@ from pyinfra import host
 
 from deploys.cassandra import install_cassandra
 from deploys.common import install_common
+from deploys.docker import install_docker
 from deploys.kafka import install_kafka
 from deploys.marathon import install_marathon
 from deploys.mesos import install_mesos
@@ -25,6 +26,7 @@ COMPONENTS = {  # in deploy order: component -> (its groups, its deploy)
     "cassandra": (("cassandra",), install_cassandra),
     "redis": (("redis",), install_redis),
     "spark": (("spark_master", "spark_worker"), install_spark),
+    "docker": (("docker",), install_docker),  # the Mesos agents' containerizer, the one-node runtime
     "mesos": (("mesos_master", "mesos_agent"), install_mesos),
     "marathon": (("marathon",), install_marathon),
 }

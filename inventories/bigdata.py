@@ -7,6 +7,6 @@ from deploys.settings import check_inventory
 
 local = local_hosts("bigdata")
 
-zookeeper = kafka = cassandra = redis = spark_master = spark_worker = local
+zookeeper = kafka = cassandra = redis = spark_master = spark_worker = docker = local
 
 check_inventory(__file__, globals())

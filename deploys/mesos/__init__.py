@@ -25,7 +25,6 @@ knows a leader and the agent answers /health.
 from __future__ import annotations
 
 import re
-from io import StringIO
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -35,13 +34,13 @@ from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
+from deploys import aptsource
 from deploys.facts import OpenFilesCeiling, ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
 
 TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
-KEYRINGS = "/etc/apt/keyrings"
 ATTRIBUTE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -140,21 +139,8 @@ def attributes(settings: Settings) -> str:
 
 
 def add_repository(settings: Settings) -> None:
-    """The package repository and its signing key (apt `signed-by`, no apt-key)."""
-    files.directory(name=f"Create {KEYRINGS}", path=KEYRINGS, mode="0755")
-    key_file = f"{KEYRINGS}/bigdata-mesos.asc"
-    if settings.mesos_apt_key_url.startswith("/"):
-        key = files.put(name=f"Upload the Mesos repository's signing key ({settings.mesos_apt_key_url})",
-                        src=settings.mesos_apt_key_url, dest=key_file, mode="0644")
-    else:
-        key = files.download(name=f"Download the Mesos repository's signing key ({settings.mesos_apt_key_url})",
-                             src=settings.mesos_apt_key_url, dest=key_file, mode="0644",
-                             sha256sum=settings.mesos_apt_key_sha256)
-    line = (f"deb [signed-by={key_file}] {settings.mesos_apt_repository} "
-            f"{settings.mesos_apt_suite} {settings.mesos_apt_component}\n")
-    source = files.put(name=f"Add the Mesos apt repository ({line.strip()})", src=StringIO(line),
-                       dest="/etc/apt/sources.list.d/bigdata-mesos.list", mode="0644")
-    apt.update(name="Refresh the apt cache for the Mesos repository", _if=any_changed(key, source))
+    aptsource.add_repository("Mesos", "mesos", settings.mesos_apt_repository, settings.mesos_apt_suite,
+                             settings.mesos_apt_component, settings.mesos_apt_key_url, settings.mesos_apt_key_sha256)
 
 
 def package(name: str, version: str | None) -> str:

@@ -11,6 +11,9 @@ spark_worker_memory_mb = 1024
 spark_executor_memory_mb = 512
 spark_driver_memory_mb = 512
 
+# Docker (deploys/docker): the host image's login user (Vagrant's) may use the engine
+docker_users = ("vagrant",)
+
 # Kafka (deploys/kafka): a container sees the whole machine's memory, so the
 # derived heap (a quarter of it) would be far too big for a laptop-sized host
 kafka_heap_mb = 512
