@@ -20,14 +20,30 @@ SYSTEMD_FLAGS = [line for line in (ROOT / "images/host/docker-run.flags").read_t
                  if line and not line.startswith("#")]
 
 
+CONNECTOR_ENV = "BIGDATA_CONNECTOR"
+# How pyinfra reaches a local host, and the data that connector needs beyond the name.
+CONNECTORS = {
+    "docker": {},  # a container of ./bigdata up or the test rig
+    # the Vagrant machine (the Vagrantfile's trigger sets BIGDATA_CONNECTOR=vagrant):
+    # ssh as the vagrant user, with sudo; each machine made gets a new host key,
+    # which Vagrant itself does not check either, so none is kept
+    "vagrant": {"_sudo": True, "ssh_known_hosts_file": os.devnull},
+}
+
+
 def local_hosts(*names: str) -> list[tuple[str, dict]]:
-    """Inventory entries for local host containers, reached with pyinfra's docker connector.
+    """Inventory entries for local hosts: containers reached with pyinfra's docker
+    connector, or the Vagrant machine when BIGDATA_CONNECTOR=vagrant.
 
     BIGDATA_LOCAL_PREFIX renames them (the test rig uses it so that its hosts never
     collide with a platform a user has running).
     """
     prefix = os.environ.get(PREFIX_ENV, "")
-    return [(f"@docker/{prefix}{name}", {"address": f"{prefix}{name}"}) for name in names]
+    connector = os.environ.get(CONNECTOR_ENV) or "docker"
+    if connector not in CONNECTORS:
+        raise ValueError(f"{CONNECTOR_ENV}={connector!r}: one of {', '.join(CONNECTORS)}")
+    return [(f"@{connector}/{prefix}{name}", {"address": f"{prefix}{name}", **CONNECTORS[connector]})
+            for name in names]
 
 
 def docker_json(*args) -> list:

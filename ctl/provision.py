@@ -64,7 +64,12 @@ def run_deploy(inventory: str, deploy: str = "deploys/site.py", *, prefix: str =
     with log.open("w") as out:
         done = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
                               stderr=subprocess.STDOUT)
-    totals = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", log.read_text())
-    count = (lambda v: 0 if v == "-" else int(v))
-    changed, errors = (count(totals[2]), count(totals[3])) if totals else (0, 0)
+    changed, errors = totals(log.read_text())
     return DeployResult(done.returncode, changed, errors, log)
+
+
+def totals(output: str) -> tuple[int, int]:
+    """(operations that changed something, errors) from pyinfra's results table."""
+    found = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", output)
+    count = (lambda v: 0 if v == "-" else int(v))
+    return (count(found[2]), count(found[3])) if found else (0, 0)
