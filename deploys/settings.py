@@ -110,6 +110,8 @@ def collect(inventory_file: str, groups: dict[str, Any]) -> list[HostSettings]:
     group_data = _group_data(Path(inventory_file).parent / "group_data")
     hosts: dict[str, HostSettings] = {}
     host_data: dict[str, dict] = {}
+    # a group written as (hosts, data) in the inventory file carries data of its own
+    inline_data = {name: group[1] for name, group in groups.items() if isinstance(group, tuple)}
     for group_name, group in groups.items():
         for name, data in _hosts_of(group):
             hosts.setdefault(name, HostSettings(name, inventory_source, ["all", Path(inventory_file).stem]))
@@ -117,7 +119,8 @@ def collect(inventory_file: str, groups: dict[str, Any]) -> list[HostSettings]:
             host_data.setdefault(name, {}).update(data)
     for host in hosts.values():
         for group_name in dict.fromkeys(host.groups):  # "all" first: the most general
-            if group_name in group_data:
+            host.update(inline_data.get(group_name, {}), inventory_source)
+            if group_name in group_data:  # pyinfra lets a group_data file override the inline data
                 host.update(*group_data[group_name])
         host.update(host_data[host.name], inventory_source)
     return list(hosts.values())

@@ -14,3 +14,6 @@ kafka_client_password = secret("BIGDATA_KAFKA_CLIENT_PASSWORD")
 
 # Cassandra (deploys/cassandra): the superuser that replaces the default one
 cassandra_password = secret("BIGDATA_CASSANDRA_PASSWORD")
+
+# Marathon (deploys/marathon): its HTTP basic auth (hosts of group marathon only)
+marathon_http_password = secret("BIGDATA_MARATHON_PASSWORD")
