@@ -51,8 +51,11 @@ def docker_json(*args) -> list:
     return [json.loads(line) for line in out.splitlines() if line]
 
 
-def start(names: list[str], *, image: str, network: str, owner: str) -> None:
-    """Start systemd host containers and wait until systemd says they are up."""
+def start(names: list[str], *, image: str, network: str, owner: str, publish: list[str] = ()) -> None:
+    """Start systemd host containers and wait until systemd says they are up.
+
+    publish: `HOST_PORT:CONTAINER_PORT` pairs this machine forwards (for one host only).
+    """
     label = f"{OWNER_LABEL}={owner}"
     if subprocess.run(["docker", "network", "inspect", network], capture_output=True).returncode:
         run("docker", "network", "create", "--label", label, network, quiet=True)
@@ -62,7 +65,8 @@ def start(names: list[str], *, image: str, network: str, owner: str) -> None:
         docker_volume = f"{name}-docker"
         run("docker", "volume", "create", "--label", label, docker_volume, quiet=True)
         run("docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network,
-            "--label", label, f"--volume={docker_volume}:/var/lib/docker", *SYSTEMD_FLAGS, image, quiet=True)
+            "--label", label, f"--volume={docker_volume}:/var/lib/docker", *SYSTEMD_FLAGS,
+            *[f"--publish={pair}" for pair in publish], image, quiet=True)
     for name in names:
         wait_booted(name)
 

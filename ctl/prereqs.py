@@ -8,6 +8,7 @@ from pathlib import Path
 from ctl.console import fail, run, say, step
 
 DOCKERD_LOG = Path("/var/log/bigdata-dockerd.log")
+DOCKER_SOCKET = Path("/var/run/docker.sock")
 _apt_updated = False
 
 
@@ -33,10 +34,21 @@ def docker_answers() -> bool:
     return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
+def docker_permission_problem() -> str | None:
+    """What to do when the engine's socket is there but this user may not use it."""
+    if os.environ.get("DOCKER_HOST") or not DOCKER_SOCKET.exists() or os.access(DOCKER_SOCKET, os.R_OK | os.W_OK):
+        return None
+    return (f"no permission to use the Docker engine ({DOCKER_SOCKET}): run as root, or add your user to "
+            f"the docker group (`sudo usermod -aG docker $USER`, then log in again)")
+
+
 def ensure_docker(timeout: float = 90) -> None:
     """A running Docker engine: Debian's docker.io, started under systemd or directly."""
     if shutil.which("docker") and docker_answers():
         return
+    problem = docker_permission_problem()
+    if problem:  # the engine may well run: installing or starting it would not help
+        fail(problem)
     apt_install("docker.io")
     with step("starting the Docker engine"):
         if Path("/run/systemd/system").is_dir():
