@@ -1,7 +1,7 @@
 """Submit the platform's app definitions to Marathon.
 
     python -m marathon.submit --url http://m1:8080,http://m2:8080 [--scale storage-writer=3]
-        [--image-tag TAG] [--env BIGDATA_KAFKA_BOOTSTRAP=k1:9092,k2:9092 ...] [--secrets inline|plugin]
+        [--image-tag TAG] [--image bigdata/spark-job=TAG ...] [--env BIGDATA_KAFKA_BOOTSTRAP=k1:9092,k2:9092 ...] [--secrets inline|plugin]
         [--only producer ...] [--plan]
 
 For each app, in rollout order (marathon/apps: consumers first, the producer last):
@@ -278,29 +278,46 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
-def prepare(args, lookup_secret: Callable[[str], str | None]) -> list[App]:
-    """The definitions as this run submits them (tag, site env, scale, secrets)."""
-    apps = app_defs.load(args.only or None)
-    scale = {name: value for name, value in _pairs(args.scale, "--scale").items()}
-    env = _pairs(args.env, "--env")
+def prepare_apps(apps: list[App], *, image_tags: dict[str, str] | None = None, env: dict[str, str] | None = None,
+                 scale: dict[str, int] | None = None,
+                 lookup_secret: Callable[[str], str | None] | None = None) -> list[App]:
+    """The definitions as a run deploys them: image tags (repository -> tag), site env
+    for every app, instances by app name or id, and, given `lookup_secret`, secret
+    values inlined. Marathon submission and the one-node runtime (deploys/pipeline)
+    both prepare apps here."""
+    scale = dict(scale or {})
     prepared = []
     for app in apps:
-        if args.image_tag:
-            app = app_defs.with_image_tag(app, args.image_tag)
+        if image_tags:
+            app = app_defs.with_image_tags(app, image_tags)
         if env:
             app = app_defs.with_env(app, env)
         for name in list(scale):
             if name in (app.name, app.id):
-                if not scale[name].isdigit():
-                    raise ValueError(f"--scale {name}={scale[name]}: instances must be a whole number")
-                app = app_defs.with_instances(app, int(scale.pop(name)))
-        if args.secrets == "inline":
+                app = app_defs.with_instances(app, scale.pop(name))
+        if lookup_secret:
             app = app_defs.inline_secrets(app, lookup_secret)
         prepared.append(app)
     if scale:
-        raise ValueError(f"--scale: no app {', '.join(scale)} in this run (apps: "
+        raise ValueError(f"scale: no app {', '.join(scale)} in this run (apps: "
                          f"{', '.join(a.name for a in apps)})")
     return prepared
+
+
+def prepare(args, lookup_secret: Callable[[str], str | None]) -> list[App]:
+    """The definitions as this run submits them (tag, site env, scale, secrets)."""
+    apps = app_defs.load(args.only or None)
+    scale = _pairs(args.scale, "--scale")
+    for name, value in scale.items():
+        if not value.isdigit():
+            raise ValueError(f"--scale {name}={value}: instances must be a whole number")
+    image_tags = _pairs(args.image, "--image")
+    if args.image_tag:  # one tag for every project image the definitions name
+        image_tags = {app_defs.PROJECT_IMAGE.match(a.definition["container"]["docker"]["image"])[1]: args.image_tag
+                      for a in apps} | image_tags
+    return prepare_apps(apps, image_tags=image_tags, env=_pairs(args.env, "--env"),
+                        scale={name: int(value) for name, value in scale.items()},
+                        lookup_secret=lookup_secret if args.secrets == "inline" else None)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -312,6 +329,8 @@ def parser() -> argparse.ArgumentParser:
                    help="HTTP basic auth user (password: BIGDATA_MARATHON_PASSWORD)")
     p.add_argument("--scale", action="append", default=[], metavar="APP=N", help="instances of an app for this run")
     p.add_argument("--image-tag", help="tag of the project's images (bigdata/<name>:TAG)")
+    p.add_argument("--image", action="append", default=[], metavar="REPOSITORY=TAG",
+                   help="tag of one repository's image (e.g. bigdata/spark-job=3f2a9c1e); over --image-tag")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                    help="a site setting for every app (e.g. BIGDATA_KAFKA_BOOTSTRAP=k1:9092,k2:9092)")
     p.add_argument("--secrets", choices=("inline", "plugin"), default="inline",

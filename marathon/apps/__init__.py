@@ -6,8 +6,9 @@ marathon.submit` sends them to Marathon, and where no Mesos runs, the one-node
 runtime starts the same definitions as containers. What a site changes at run time
 is applied here, the same way for both, and never written into a second copy:
 
-- `with_image_tag`: the tag of the images this checkout built (`bigdata/<name>:<tag>`;
-  the files say `latest` until a build names one);
+- `with_image_tag` / `with_image_tags`: the tag of the images this checkout built
+  (`bigdata/<name>:<tag>`, one tag for all or one per repository; the files say
+  `latest` until a build names one);
 - `with_env`: site settings (where Kafka, Cassandra and Redis are) for every app;
   the files set only secrets: every other setting has its documented default in
   services/core/settings.py;
@@ -109,6 +110,15 @@ def with_image_tag(app: App, tag: str) -> App:
     if match:
         docker["image"] = f"{match[1]}:{tag}"
     return app.replace(definition)
+
+
+def with_image_tags(app: App, tags: dict[str, str]) -> App:
+    """The app's image at the tag its repository has in `tags` (repository -> tag, as
+    ctl.images.pipeline_images() gives them); an image of another repository is untouched."""
+    match = PROJECT_IMAGE.match(app.definition.get("container", {}).get("docker", {}).get("image", ""))
+    if not match or match[1] not in tags:
+        return app
+    return with_image_tag(app, tags[match[1]])
 
 
 def with_env(app: App, env: dict[str, str]) -> App:

@@ -1,0 +1,12 @@
+"""The pipeline's apps (marathon/apps), on Marathon where the inventory has one, else
+as containers under systemd on its `pipeline` hosts (deploys/pipeline).
+
+    pyinfra inventories/bigdata.py deploys/pipeline.py \
+        --data 'pipeline_image_tags={"bigdata/pipeline": "TAG", "bigdata/spark-job": "TAG"}'
+
+Not part of site.py: the platform comes first, and its tests share hosts with
+services whose consumer groups would collide with running pipeline apps.
+"""
+from deploys.pipeline import install_pipeline
+
+install_pipeline()
