@@ -97,8 +97,8 @@ def cassandra_session(settings: Settings, keyspace: str | None = None):
 
 # --- Redis --------------------------------------------------------------------------
 
-def redis_client(settings: Settings):
+def redis_client(settings: Settings, **extra):
     import redis
     return redis.Redis(host=settings.redis_host, port=settings.redis_port,
                        password=settings.require("redis_password"), socket_timeout=10,
-                       socket_connect_timeout=10, health_check_interval=30, decode_responses=True)
+                       socket_connect_timeout=10, health_check_interval=30, decode_responses=True, **extra)

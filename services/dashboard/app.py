@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import urllib.request
@@ -47,7 +48,8 @@ class Dashboard:
         # threading mode: no monkey-patching; WebSocket through simple-websocket
         self.socketio = SocketIO(self.app, async_mode="threading", logger=False, engineio_logger=False)
         self.service = DashboardService(settings, self.app)
-        self.redis = clients.redis_client(settings)
+        # named, so that an operator (and the tests) can tell its connections in CLIENT LIST
+        self.redis = clients.redis_client(settings, client_name=f"dashboard-{os.getpid()}")
         self.history: History | None = None
         self.problems: dict[str, str] = {"redis": "not subscribed yet", "cassandra": "not connected yet"}
         self._problems_lock = threading.Lock()

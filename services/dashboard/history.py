@@ -27,7 +27,9 @@ def candles(ticks) -> list[dict]:
     """(trade_time ms, price, volume) in any order -> one candle per minute, oldest first:
     time (the minute's start, epoch seconds as charts want it), open, high, low, close,
     average (mean trade price), vwap (the average when every trade had volume 0, as the
-    stream processor does), volume, count. Equal trade times keep their given order."""
+    stream processor does), volume, count. Equal trade times keep their given order (from
+    Cassandra: tick id order, the table's clustering order; the log order that the stream
+    processor uses for them is not stored)."""
     minutes: dict[int, list] = {}
     for trade_time, price, volume in sorted(ticks, key=lambda t: t[0]):
         minutes.setdefault(trade_time // MINUTE_MS, []).append((price, volume))

@@ -1,0 +1,214 @@
+"""The dashboard against the real Redis and Cassandra, with a real Socket.IO client
+(python-socketio, over WebSocket): on subscribe, the latest values from Redis and
+the history from Cassandra as 1-minute candles; a record published on the channel
+reaches the clients showing its symbol, and only them; bad records on the channel
+are counted and dropped, the service goes on; SIGTERM exits 0 with a client connected."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+import socketio
+
+from ctl import frontend
+from servicekit import unique_symbols, wait_until
+from services.core.names import ANALYTICS_CHANNEL, KEYSPACE, LATEST_KEY_PREFIX, TICKS_TABLE
+
+pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
+
+DASHBOARD = "services.dashboard"
+HISTORY_MINUTES = 30
+
+
+class Client:
+    """A Socket.IO client that keeps every event it receives."""
+
+    def __init__(self, url: str):
+        self.events: list[tuple[str, object]] = []
+        self.changed = threading.Condition()
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("*", self._record)
+        self.sio.connect(url, transports=["websocket"], wait_timeout=10)
+
+    def _record(self, event, data=None):
+        with self.changed:
+            self.events.append((event, data))
+            self.changed.notify_all()
+
+    def received(self, event: str) -> list:
+        with self.changed:
+            return [data for name, data in self.events if name == event]
+
+    def wait(self, event: str, predicate=lambda data: True, timeout: float = 20):
+        """The first `event` whose payload satisfies the predicate."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                found = [data for name, data in self.events if name == event and predicate(data)]
+                if found:
+                    return found[0]
+                left = deadline - time.monotonic()
+                assert left > 0, f"no {event} within {timeout}s; got {[n for n, _ in self.events]}"
+                self.changed.wait(left)
+
+    def subscribe(self, symbol: str) -> dict:
+        ack = self.sio.call("subscribe", {"symbol": symbol}, timeout=30)
+        assert ack == {"symbol": symbol}, ack
+        return self.wait("snapshot", lambda s: s["symbol"] == symbol)
+
+    def close(self):
+        self.sio.disconnect()
+
+
+def record(symbol: str, window: str, start: int, count: int, close: float, last_trade_time: int) -> dict:
+    length = {"1s": 1000, "1m": 60_000}[window]
+    return {"symbol": symbol, "window": window, "window_start": start, "window_end": start + length,
+            "open": 100.0, "high": 102.0, "low": 99.0, "close": close, "average": 100.5, "vwap": 100.6,
+            "volume": 900, "count": count, "last_trade_time": last_trade_time}
+
+
+def tick_id(n: int) -> str:
+    return f"synthetic-test-{n}"
+
+
+def expected_candles(ticks, since_ms: int) -> list[dict]:
+    """The test's own 1-minute candles of (trade_time, price, volume) ticks at or after since_ms;
+    ticks with equal trade times in tick id order (Cassandra's clustering order)."""
+    by_minute: dict[int, list] = {}
+    ordered = sorted((t for t in enumerate(ticks) if t[1][0] >= since_ms), key=lambda t: (t[1][0], tick_id(t[0])))
+    for _, (trade_time, price, volume) in ordered:
+        by_minute.setdefault(trade_time - trade_time % 60_000, []).append((price, volume))
+    out = []
+    for minute in sorted(by_minute):
+        trades = by_minute[minute]
+        prices = [p for p, _ in trades]
+        volume = sum(v for _, v in trades)
+        out.append({"time": minute // 1000, "open": prices[0], "close": prices[-1], "high": max(prices),
+                    "low": min(prices), "volume": volume, "count": len(trades),
+                    "average": pytest.approx(sum(prices) / len(prices)),
+                    "vwap": pytest.approx(sum(p * v for p, v in trades) / volume if volume else sum(prices) / len(prices))})
+    return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def vendored_frontend():
+    frontend.bundle()
+
+
+@pytest.fixture
+def history_of(cassandra):
+    """insert(symbol, ticks): rows in stocks.ticks as the storage writer writes them; removed at the end."""
+    from datetime import datetime, timezone
+    written = set()
+    insert = cassandra.prepare(f"INSERT INTO {KEYSPACE}.{TICKS_TABLE} (symbol, day, trade_time, tick_id, price, "
+                               f"currency, volume, source) VALUES (?, ?, ?, ?, ?, 'USD', ?, 'synthetic')")
+
+    def put(symbol: str, ticks) -> None:
+        for n, (trade_time, price, volume) in enumerate(ticks):
+            when = datetime.fromtimestamp(trade_time / 1000, tz=timezone.utc)
+            cassandra.execute(insert, (symbol, when.date(), when, tick_id(n), price, volume))
+            written.add((symbol, when.date()))
+
+    yield put
+    for symbol, day in written:
+        cassandra.execute(f"DELETE FROM {KEYSPACE}.{TICKS_TABLE} WHERE symbol = %s AND day = %s", (symbol, day))
+
+
+def test_snapshot_live_records_bad_records_and_sigterm(services, redis, history_of):
+    symbol, other = unique_symbols(2)
+    now = int(time.time() * 1000)
+    # history: 3 ticks a minute over the last 40 minutes (10 of them before the period the page
+    # gets), ties in trade time, volume 0 in some minutes
+    ticks = []
+    for minute in range(40, 0, -1):
+        start = now - now % 60_000 - minute * 60_000
+        ticks += [(start + 1_000, 100 + minute / 10, 100), (start + 1_000, 100.5 + minute / 10, 300),
+                  (start + 30_000, 99 + minute / 5, 0 if minute % 7 == 0 else 200)]
+        if minute % 7 == 0:
+            ticks[-2:-1] = [(start + 1_000, 100.5 + minute / 10, 0)]
+    ticks += [(now - 500, 123.45, 100)]  # the current minute
+    history_of(symbol, ticks)
+    latest = {"1s": record(symbol, "1s", now - now % 1000 - 1000, 3, 123.45, now - 500),
+              "1m": record(symbol, "1m", now - now % 60_000, 1, 123.45, now - 500)}
+    redis.hset(LATEST_KEY_PREFIX + symbol, mapping={w: json.dumps(r) for w, r in latest.items()})
+
+    dashboard = services(DASHBOARD, BIGDATA_DASHBOARD_HISTORY_MINUTES=HISTORY_MINUTES,
+                         BIGDATA_DASHBOARD_SYMBOLS=f"{symbol},{other}")
+    dashboard.wait_running()
+    url = f"http://127.0.0.1:{dashboard.port}"
+    watcher, bystander = Client(url), Client(url)
+    try:
+        assert watcher.wait("hello")["symbols"] == [symbol, other]
+        started = time.monotonic()
+        snapshot = watcher.subscribe(symbol)
+        print(f"snapshot of {len(snapshot['candles'])} candles in {time.monotonic() - started:.2f}s")
+        assert "error" not in snapshot, snapshot
+        assert snapshot["latest"] == latest
+        since = now - now % 60_000 - HISTORY_MINUTES * 60_000
+        assert snapshot["candles"] == expected_candles(ticks, since)
+        assert len(snapshot["candles"]) == HISTORY_MINUTES + 1, "the period, and not before"
+        assert bystander.subscribe(other)["candles"] == []
+
+        # live: a record published on the channel reaches the watcher, as published
+        live = record(symbol, "1s", now - now % 1000, 4, 124.0, int(time.time() * 1000))
+        redis.publish(ANALYTICS_CHANNEL, json.dumps(live))
+        assert watcher.wait("analytics") == live
+        # bad records on the channel: counted, dropped; the next good one still gets through
+        bad = [b"not json", json.dumps({**live, "window": "soon"}), json.dumps({**live, "count": 0}),
+               json.dumps({k: v for k, v in live.items() if k != "last_trade_time"}), b"[1, 2]"]
+        for value in bad:
+            redis.publish(ANALYTICS_CHANNEL, value)
+        after = {**live, "count": 5, "close": 124.5, "last_trade_time": live["last_trade_time"] + 1}
+        redis.publish(ANALYTICS_CHANNEL, json.dumps(after))
+        assert watcher.wait("analytics", lambda r: r["count"] == 5) == after
+        assert watcher.received("analytics") == [live, after], "nothing of the bad records"
+        counters = dashboard.wait_for(lambda h: h["counters"].get("emitted", 0) >= 2, 10, "emitted")["counters"]
+        assert counters["rejected.not_json"] == 1 and counters["rejected.bad_window"] == 1
+        assert counters["rejected.bad_count"] == 1 and counters["rejected.missing_field"] == 1
+        assert counters["rejected.not_object"] == 1
+        assert dashboard.health()["status"] == "running" and dashboard.health()["clients"] == 2
+        assert bystander.received("analytics") == [], "records go only to the symbol's subscribers"
+
+        # unsubscribe: no more records of the symbol
+        watcher.sio.call("unsubscribe", {"symbol": symbol}, timeout=10)
+        redis.publish(ANALYTICS_CHANNEL, json.dumps({**after, "count": 6}))
+        wait_until(lambda: dashboard.health()["counters"].get("records", 0) >= 8, 10, "the record read")
+        time.sleep(0.5)
+        assert len(watcher.received("analytics")) == 2
+
+        assert dashboard.terminate(30) == 0, dashboard.tail()
+    finally:
+        watcher.close()
+        bystander.close()
+    events = [line.get("event") for line in dashboard.lines()]
+    assert "subscribed" in events and events[-1] == "stopped"
+
+
+def test_lost_channel_connection_is_resubscribed(services, redis):
+    """Redis drops the dashboard's subscription (CLIENT KILL, as a Redis restart would):
+    it subscribes again, and records flow to the connected page again; it stays running."""
+    symbol = unique_symbols()[0]
+    dashboard = services(DASHBOARD)
+    dashboard.wait_running()
+    page = Client(f"http://127.0.0.1:{dashboard.port}")
+    try:
+        page.subscribe(symbol)
+        name = f"dashboard-{dashboard.process.pid}"
+        subscribers = [c["id"] for c in redis.client_list(_type="pubsub") if c.get("name") == name]
+        assert len(subscribers) == 1, redis.client_list(_type="pubsub")
+        redis.execute_command("CLIENT", "KILL", "ID", subscribers[0])
+        # redis-py's pub/sub reconnects and subscribes again by itself (the dashboard's own loop
+        # does when that fails too): a new subscriber connection of the process
+        wait_until(lambda: [c["id"] for c in redis.client_list(_type="pubsub") if c.get("name") == name
+                            and c["id"] != subscribers[0]], 20, "a new subscription")
+        now = int(time.time() * 1000)
+        live = record(symbol, "1s", now - now % 1000, 1, 99.5, now)
+        wait_until(lambda: redis.publish(ANALYTICS_CHANNEL, json.dumps(live)) and page.received("analytics"), 15,
+                   "a record after the new subscription", interval=1)
+        assert page.received("analytics")[0] == live
+        assert dashboard.health()["status"] == "running"
+        assert dashboard.terminate(30) == 0
+    finally:
+        page.close()
