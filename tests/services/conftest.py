@@ -13,11 +13,13 @@ an operator's tools would.
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
 from services.core import clients
-from servicekit import Backends, Kafka, ServiceProcess, advertised_kafka, backends_of, reachable, wait_until
+from servicekit import (Backends, Kafka, ServiceProcess, SparkJob, advertised_kafka, backends_of, install, reachable,
+                        stream_job, wait_until)
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +72,29 @@ def redis(backends):
     client = clients.redis_client(backends.settings)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="module")
+def spark_host(backends):
+    """The job's code on the one-node platform's Spark host."""
+    install(backends.container)
+    return backends
+
+
+@pytest.fixture
+def jobs(spark_host, tmp_path):
+    """start(checkpoint, **env): the job on the Spark host; killed at the end if still running."""
+    started: list[SparkJob] = []
+
+    def start(checkpoint: str, **env) -> SparkJob:
+        job = stream_job(spark_host, checkpoint, tmp_path / f"job-{len(started)}.log", 18013 + len(started),
+                         **env).start()
+        started.append(job)
+        return job
+
+    yield start
+    for job in started:
+        job.stop_quietly()
+    checkpoints = sorted({job.env["BIGDATA_STREAM_CHECKPOINT"] for job in started})
+    if checkpoints:
+        subprocess.run(["docker", "exec", spark_host.container, "rm", "-rf", *checkpoints])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import signal
 import socket
@@ -385,3 +386,91 @@ def stream_job(backends: Backends, checkpoint: str, log: Path, port: int, **env)
         "HOME": f"/var/lib/{SERVICE_USER}", "PYTHONUNBUFFERED": "1",
         **{k: str(v) for k, v in env.items()}}
     return SparkJob(backends.container, backends.ip, settings, log, port=port)
+
+
+# --- the stream processor's windows: an independent calculation ------------------------------------
+
+WINDOWS = {"1s": 1000, "1m": 60_000}
+REL = 1e-9  # sums of doubles in another order
+
+
+@dataclass
+class Sent:
+    symbol: str
+    trade_time: int
+    price: float
+    volume: int
+    position: tuple  # (partition, offset): a symbol's ticks share a partition, so offsets order them
+
+
+def expected_windows(ticks: list[Sent]) -> dict[tuple, dict]:
+    """(symbol, window label, window_start) -> the analytics record's numbers."""
+    groups: dict[tuple, list[Sent]] = {}
+    for tick in ticks:
+        for label, size in WINDOWS.items():
+            groups.setdefault((tick.symbol, label, tick.trade_time // size * size), []).append(tick)
+    return {key: figures(key, members) for key, members in groups.items()}
+
+
+def figures(key, members: list[Sent]) -> dict:
+    symbol, label, start = key
+    ordered = sorted(members, key=lambda t: (t.trade_time, t.position[1]))
+    prices = [t.price for t in ordered]
+    volume = sum(t.volume for t in ordered)
+    average = sum(prices) / len(prices)
+    return {"symbol": symbol, "window": label, "window_start": start, "window_end": start + WINDOWS[label],
+            "open": ordered[0].price, "high": max(prices), "low": min(prices), "close": ordered[-1].price,
+            "average": average, "vwap": sum(t.price * t.volume for t in ordered) / volume if volume else average,
+            "volume": volume, "count": len(ordered), "last_trade_time": max(t.trade_time for t in ordered)}
+
+
+def same(record: dict, wanted: dict) -> list[str]:
+    """The fields where an analytics record differs from the calculation."""
+    wrong = []
+    for name, value in wanted.items():
+        got = record.get(name)
+        if isinstance(value, float):
+            if not isinstance(got, (int, float)) or not math.isclose(got, value, rel_tol=REL):
+                wrong.append(f"{name}: {got} != {value}")
+        elif got != value:
+            wrong.append(f"{name}: {got!r} != {value!r}")
+    return wrong
+
+
+def analytics_of(kafka, since: dict, symbols) -> list[dict]:
+    return [r for r in kafka.read_json(names.ANALYTICS_TOPIC, since, timeout=60) if r.get("symbol") in symbols]
+
+
+def latest(records: list[dict]) -> dict[tuple, dict]:
+    """The newest record per window (update mode: the one with the most ticks)."""
+    newest: dict[tuple, dict] = {}
+    for record in records:
+        key = (record["symbol"], record["window"], record["window_start"])
+        if key not in newest or record["count"] >= newest[key]["count"]:
+            newest[key] = record
+    return newest
+
+
+def wait_for_windows(kafka, since, wanted: dict[tuple, dict], timeout: float) -> list[dict]:
+    """Every window's newest record says what the calculation says (it gets there in updates)."""
+    symbols = {key[0] for key in wanted}
+    state = {"records": [], "wrong": {}}
+
+    def settled():
+        state["records"] = analytics_of(kafka, since, symbols)
+        newest = latest(state["records"])
+        state["wrong"] = {key: same(newest[key], value) if key in newest else ["missing"]
+                          for key, value in wanted.items()}
+        state["wrong"] = {k: v for k, v in state["wrong"].items() if v}
+        return not state["wrong"] and set(newest) == set(wanted)
+
+    try:
+        wait_until(settled, timeout, "analytics of every window", interval=1)
+    except AssertionError:
+        raise AssertionError(f"windows still wrong or missing: {dict(list(state['wrong'].items())[:8])}")
+    return state["records"]
+
+
+def tick_value(symbol: str, tick_id: str, price: float, trade_time: int, volume: int) -> bytes:
+    return json.dumps({"id": tick_id, "symbol": symbol, "price": price, "currency": "USD",
+                       "trade_time": trade_time, "volume": volume, "source": "synthetic"}).encode()

@@ -8,138 +8,22 @@ checkpoint, and SIGTERM against a clean exit."""
 from __future__ import annotations
 
 import json
-import math
 import random
 import statistics
-import subprocess
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
-from servicekit import SparkJob, install, stream_job, unique_symbols, wait_until
+from servicekit import (WINDOWS, Sent, analytics_of, expected_windows, figures, latest, same, tick_value,
+                        unique_symbols, wait_for_windows, wait_until)
 from services.core import analytics, clients
 from services.core.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, TICKS_TOPIC
 from services.core.tick import Rejected, Rules, validate
 from services.stream_processor.plan import SERVICE
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
-
-WINDOWS = {"1s": 1000, "1m": 60_000}
-REL = 1e-9  # sums of doubles in another order
-
-
-@pytest.fixture(scope="module")
-def spark_host(backends):
-    """The job's code on the one-node platform's Spark host."""
-    install(backends.container)
-    return backends
-
-
-@pytest.fixture
-def jobs(spark_host, tmp_path):
-    """start(checkpoint, **env): the job on the Spark host; killed at the end if still running."""
-    started: list[SparkJob] = []
-
-    def start(checkpoint: str, **env) -> SparkJob:
-        job = stream_job(spark_host, checkpoint, tmp_path / f"job-{len(started)}.log", 18013 + len(started),
-                         **env).start()
-        started.append(job)
-        return job
-
-    yield start
-    for job in started:
-        job.stop_quietly()
-    checkpoints = sorted({job.env["BIGDATA_STREAM_CHECKPOINT"] for job in started})
-    if checkpoints:
-        subprocess.run(["docker", "exec", spark_host.container, "rm", "-rf", *checkpoints])
-
-
-# --- an independent calculation ----------------------------------------------------------------------
-
-@dataclass
-class Sent:
-    symbol: str
-    trade_time: int
-    price: float
-    volume: int
-    position: tuple  # (partition, offset): a symbol's ticks share a partition, so offsets order them
-
-
-def expected_windows(ticks: list[Sent]) -> dict[tuple, dict]:
-    """(symbol, window label, window_start) -> the analytics record's numbers."""
-    groups: dict[tuple, list[Sent]] = {}
-    for tick in ticks:
-        for label, size in WINDOWS.items():
-            groups.setdefault((tick.symbol, label, tick.trade_time // size * size), []).append(tick)
-    return {key: figures(key, members) for key, members in groups.items()}
-
-
-def figures(key, members: list[Sent]) -> dict:
-    symbol, label, start = key
-    ordered = sorted(members, key=lambda t: (t.trade_time, t.position[1]))
-    prices = [t.price for t in ordered]
-    volume = sum(t.volume for t in ordered)
-    average = sum(prices) / len(prices)
-    return {"symbol": symbol, "window": label, "window_start": start, "window_end": start + WINDOWS[label],
-            "open": ordered[0].price, "high": max(prices), "low": min(prices), "close": ordered[-1].price,
-            "average": average, "vwap": sum(t.price * t.volume for t in ordered) / volume if volume else average,
-            "volume": volume, "count": len(ordered), "last_trade_time": max(t.trade_time for t in ordered)}
-
-
-def same(record: dict, wanted: dict) -> list[str]:
-    """The fields where an analytics record differs from the calculation."""
-    wrong = []
-    for name, value in wanted.items():
-        got = record.get(name)
-        if isinstance(value, float):
-            if not isinstance(got, (int, float)) or not math.isclose(got, value, rel_tol=REL):
-                wrong.append(f"{name}: {got} != {value}")
-        elif got != value:
-            wrong.append(f"{name}: {got!r} != {value!r}")
-    return wrong
-
-
-def analytics_of(kafka, since: dict, symbols) -> list[dict]:
-    return [r for r in kafka.read_json(ANALYTICS_TOPIC, since, timeout=60) if r.get("symbol") in symbols]
-
-
-def latest(records: list[dict]) -> dict[tuple, dict]:
-    """The newest record per window (update mode: the one with the most ticks)."""
-    newest: dict[tuple, dict] = {}
-    for record in records:
-        key = (record["symbol"], record["window"], record["window_start"])
-        if key not in newest or record["count"] >= newest[key]["count"]:
-            newest[key] = record
-    return newest
-
-
-def wait_for_windows(kafka, since, wanted: dict[tuple, dict], timeout: float) -> list[dict]:
-    """Every window's newest record says what the calculation says (it gets there in updates)."""
-    symbols = {key[0] for key in wanted}
-    state = {"records": [], "wrong": {}}
-
-    def settled():
-        state["records"] = analytics_of(kafka, since, symbols)
-        newest = latest(state["records"])
-        state["wrong"] = {key: same(newest[key], value) if key in newest else ["missing"]
-                          for key, value in wanted.items()}
-        state["wrong"] = {k: v for k, v in state["wrong"].items() if v}
-        return not state["wrong"] and set(newest) == set(wanted)
-
-    try:
-        wait_until(settled, timeout, "analytics of every window", interval=1)
-    except AssertionError:
-        raise AssertionError(f"windows still wrong or missing: {dict(list(state['wrong'].items())[:8])}")
-    return state["records"]
-
-
-def tick_value(symbol: str, tick_id: str, price: float, trade_time: int, volume: int) -> bytes:
-    return json.dumps({"id": tick_id, "symbol": symbol, "price": price, "currency": "USD",
-                       "trade_time": trade_time, "volume": volume, "source": "synthetic"}).encode()
-
 
 # --- the tests ---------------------------------------------------------------------------------------
 
