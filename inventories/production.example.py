@@ -7,6 +7,7 @@
            BIGDATA_MARATHON_PASSWORD=...     # or NAME=value lines in BIGDATA_SECRETS_FILE
     .venv/bin/pyinfra inventories/production.py deploys/site.py --dry   # the plan; changes nothing
     .venv/bin/pyinfra inventories/production.py deploys/site.py
+    .venv/bin/pyinfra inventories/production.py deploys/pipeline.py      # then the pipeline's apps
 
 Every value here overrides a default. The defaults and their checks live in each
 deploy's `Settings` model (deploys/<component>/__init__.py: every other setting is
@@ -121,6 +122,9 @@ marathon = (_control_nodes, {
     **_mesos_packages,                        # Marathon's hosts need the Mesos library too
     "marathon_heap_mb": 2048,                 # JVM heap per Marathon
     "marathon_http_user": "pipeline-admin",   # HTTP basic auth user (password: the secret)
+    # --- the pipeline's apps (deploys/pipeline.py submits marathon/apps to Marathon) ---
+    "pipeline_image_tags": {"bigdata/pipeline": "2026.11.1"},  # the image release every agent runs
+    "pipeline_scale": {"storage-writer": 3},  # instances per app, over the definitions' own
 })
 
 check_inventory(__file__, globals())
