@@ -1,6 +1,6 @@
 """Tick-to-browser latency through Spark, with the same latency measured at each hop.
 
-    .venv/bin/python -m bench.latency [--rate 10000] [--duration 120] [--warmup 30]
+    .venv/bin/python -m bench.latency [--rate 10000] [--duration 120] [--warmup 60]
                                       [--stream-env KEY=VALUE ...]
 
 Against the running one-node platform (container `bigdata`): the producer service
@@ -116,7 +116,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=float, default=10_000, help="ticks/s the producer sends")
     parser.add_argument("--duration", type=float, default=120, help="seconds measured")
-    parser.add_argument("--warmup", type=float, default=30, help="seconds discarded first")
+    parser.add_argument("--warmup", type=float, default=60,
+                        help="seconds discarded first (Spark's first batch compiles for ~10 s; the backlog it "
+                             "leaves must be worked off)")
     parser.add_argument("--stream-env", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting of the stream processor for this run (repeatable)")
     parser.add_argument("--container", default=platform.DEFAULT_CONTAINER)
@@ -162,6 +164,7 @@ def main() -> int:
             for clock in clocks.values():
                 clock.keep = True
             load_start = platform.load()
+            behind_start = (job.health().get("last_batch") or {}).get("offsets_behind_latest")
             end = time.monotonic() + args.duration
             last_batch = None
             while time.monotonic() < end:
@@ -173,6 +176,7 @@ def main() -> int:
             for clock in clocks.values():
                 clock.keep = False
             load_end = platform.load()
+            behind_end = (job.health().get("last_batch") or {}).get("offsets_behind_latest")
             sent = producer.health().get("acked", 0)
         finally:
             stop.set()
@@ -200,7 +204,8 @@ def main() -> int:
     print(line("analytics Kafka topic", summaries["kafka"], browser_summary, "browser"))
     if durations:
         print(f"  Spark micro-batches: {len(durations)} seen, duration p50 {statistics.median(durations):.0f} ms, "
-              f"max {max(durations)} ms; records per batch p50 {statistics.median(records):.0f}")
+              f"max {max(durations)} ms; records per batch p50 {statistics.median(records):.0f}; "
+              f"Kafka lag of the job {behind_start} at the start, {behind_end} at the end")
         phases = {}
         for batch in batches:
             for phase, ms in (batch.get("duration_ms") or {}).items():
