@@ -24,7 +24,7 @@ import subprocess
 from io import StringIO
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import model_validator
 from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.api.exceptions import DeployError
@@ -196,7 +196,7 @@ def _ship_image(reference: str, image_id: str, cache: Path) -> None:
         subprocess.run(["docker", "save", "--output", str(partial), reference], check=True)
         partial.rename(tarball)
     upload = f"{UPLOADS}/{tarball.name}"
-    files.directory(name=f"Directory for image uploads", path=UPLOADS, mode="0700")
+    files.directory(name="Directory for image uploads", path=UPLOADS, mode="0700")
     files.put(name=f"Upload image {reference}", src=str(tarball), dest=upload, mode="0600")
     server.shell(name=f"Load image {reference}", commands=[f"docker load --input {upload}", f"rm -f {upload}"])
 

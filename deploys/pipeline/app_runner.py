@@ -11,8 +11,8 @@ The deploy writes the desired version to /etc/bigdata/apps/NAME.{json,env,ports}
 `apply` copies it to /var/lib/bigdata/apps/NAME/current.* (what the instances run,
 with the image pinned by id) after keeping the running version as previous.*, then
 restarts the instances one at a time, each waiting until its health check passes.
-If one never passes, the previous version is restored and restarted and `apply`
-fails naming the app and its health check.
+If one never passes, the previous version is restored (in /etc/bigdata/apps too)
+and restarted, and `apply` fails naming the app and its health check.
 """
 import hashlib
 import json
@@ -316,7 +316,8 @@ def apply(name: str) -> int:
         say(f"{definition['id']}: image {definition['container']['docker']['image']} is not on this host")
         return 1
     current = read_version(name, "current")
-    if current and fingerprint(*current) != fingerprint(files, image):
+    changed = current is None or fingerprint(*current) != fingerprint(files, image)
+    if current and changed:
         write_version(name, "previous", *current)
     write_version(name, "current", files, image)
     restart = restarts_needed(current, (files, image))
@@ -325,21 +326,38 @@ def apply(name: str) -> int:
         say(f"{definition['id']}: {definition.get('instances', 1)} instance(s) healthy")
         return 0
     reason = health_failure(name, failed, definition)
-    previous = read_version(name, "previous")
-    if current is None or previous is None:
+    if not changed:  # the version that ran before: nothing older to go back to
+        print(f"{definition['id']} ({name}): instance {failed}: {reason}", file=sys.stderr)
+        return 1
+    if current is None:
         for instance in instances_present(name):
             retire(name, instance)
         for path in (STATE / name).glob("current.*"):  # never ran healthy: nothing to keep
             path.unlink()
-        print(f"{definition['id']} ({name}): instance {failed}: {reason}; no previous version to keep: "
+        restore_desired(name, None)
+        print(f"{definition['id']} ({name}): instance {failed}: {reason}; no previous version to go back to: "
               f"the app is stopped", file=sys.stderr)
         return 1
-    write_version(name, "current", *previous)
-    still_failing = converge(name, True)
+    write_version(name, "current", *current)  # back to the version that ran before
+    restore_desired(name, current[0])
+    # back to the previous version: the instances that got the new one restart, the others never stopped
+    still_failing = converge(name, set(range(1, failed + 1)) if restart is True else restart | {failed})
     back = "the previous version runs again" if still_failing is None else \
         f"the previous version did not become healthy either (instance {still_failing})"
     print(f"{definition['id']} ({name}): instance {failed}: {reason}; rolled back: {back}", file=sys.stderr)
     return 1
+
+
+def restore_desired(name: str, files: dict[str, bytes] | None) -> None:
+    """What the deploy wrote goes back to what runs (or away, if nothing does): the next
+    run then sees the failed version as a change again, and the same good one as none."""
+    for part in PARTS:
+        path = DESIRED / f"{name}.{part}"
+        if files is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(files[part])
+            path.chmod(0o600 if part == "env" else 0o644)
 
 
 def status(name: str) -> int:
