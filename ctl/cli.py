@@ -5,7 +5,7 @@
     ./bigdata logs C     the journal of component C (zookeeper, kafka, cassandra, redis, ...)
     ./bigdata down       remove the node and everything `up` made
     ./bigdata test       install what is missing, build images and the mirror, run every test
-    ./bigdata images     build the base and host images (only what changed)
+    ./bigdata images     build the base, host and service images (only what changed)
     ./bigdata mirror     build the offline artifact mirror (Kafka, Cassandra, Spark)
 """
 import argparse
@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     logs_parser = sub.add_parser("logs", help="the journal of one component on the local node")
     logs_parser.add_argument("component")
     sub.add_parser("down", help="remove the local node and everything `up` made")
-    sub.add_parser("images", help="build the base and host images (only what changed)")
+    sub.add_parser("images", help="build the base, host and service images (only what changed)")
     sub.add_parser("mirror", help="build the offline artifact mirror (only what changed)")
     sub.add_parser("prereqs", help="install what the control machine lacks (Docker engine, build tools)")
     args = parser.parse_args(argv)
@@ -74,6 +74,8 @@ def main(argv=None) -> int:
         return 0
     if args.command == "images":
         prepare(mirror=False)
+        from ctl import images
+        images.pipeline_images()
     elif args.command == "mirror":
         from ctl import mirror as artifact_mirror
         from ctl import prereqs

@@ -2,19 +2,36 @@
 
 Each image is tagged with a digest of its recipe, so it is rebuilt only when the
 recipe (or the image it builds on) changes.
+
+- bigdata/base: Debian bookworm minbase (debootstrap), images/base/build.sh
+- bigdata/host: systemd + sshd on base: the test rig's hosts, the Vagrant box
+- bigdata/pipeline, bigdata/spark-job: the services' images (images/pipeline/Dockerfile),
+  from wheels and the Spark distribution fetched into the mirror beforehand, so
+  that `docker build` itself needs no network
 """
 import hashlib
 import os
 import re
+import shutil
 import subprocess
+import sys
+import tempfile
+import tomllib
 from pathlib import Path
 
-from ctl import ROOT
-from ctl.console import run, say, step
+from ctl import CACHE, ROOT, RUN
+from ctl.console import fail, run, say, step
 
 SUITE = "bookworm"
 BASE_REPO = "bigdata/base"
 HOST_REPO = "bigdata/host"
+PIPELINE_REPO = "bigdata/pipeline"
+SPARK_JOB_REPO = "bigdata/spark-job"
+
+PIPELINE_RECIPE = ROOT / "images/pipeline"
+WHEELS = CACHE / "mirror" / "wheels"  # the services' wheels, for the images' Python
+# The images' Python is bookworm's python3.11 (3.11.2) on glibc 2.36: the wheels must suit it.
+IMAGE_PYTHON, IMAGE_ABI, IMAGE_GLIBC = "3.11.2", "cp311", (2, 36)
 
 
 def _digest(*parts) -> str:
@@ -72,3 +89,153 @@ def host_image() -> str:
     run("docker", "tag", tag, f"{HOST_REPO}:latest")
     say(f"host image: {tag}")
     return tag
+
+
+# --- the service images ----------------------------------------------------------------
+
+def services_requirements() -> list[str]:
+    """The `services` group of pyproject.toml: what the services import."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return project["optional-dependencies"]["services"]
+
+
+def image_requirements() -> list[str]:
+    """name==version of the `services` group and everything it needs on the images' Python,
+    each pinned by requirements.lock. pip download evaluates dependency markers for the
+    Python running it, not the target's, so the closure is walked here (over the
+    installed distributions' metadata: the control environment is the lock)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    lines = (ROOT / "requirements.lock").read_text().split()
+    pins = {canonicalize_name(name): version for name, version in (line.split("==") for line in lines)}
+    environment = {"python_version": IMAGE_PYTHON.rsplit(".", 1)[0], "python_full_version": IMAGE_PYTHON,
+                   "implementation_name": "cpython", "platform_python_implementation": "CPython",
+                   "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+                   "os_name": "posix"}
+    seen: set[tuple[str, frozenset]] = set()
+    todo = [(Requirement(r), "the services group") for r in services_requirements()]
+    while todo:
+        requirement, needed_by = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if (name, frozenset(requirement.extras)) in seen:
+            continue
+        seen.add((name, frozenset(requirement.extras)))
+        if name not in pins:
+            fail(f"requirements.lock pins no {requirement.name}, which {needed_by} needs on Python {IMAGE_PYTHON}")
+        if Version(metadata.version(requirement.name)) != Version(pins[name]):
+            fail(f"{requirement.name} {metadata.version(requirement.name)} is installed, the lock says "
+                 f"{pins[name]}: run ./bigdata (it installs requirements.lock) first")
+        for line in metadata.requires(requirement.name) or []:
+            dependency = Requirement(line)
+            if not dependency.marker or any(dependency.marker.evaluate({**environment, "extra": extra})
+                                            for extra in ("", *requirement.extras)):
+                todo.append((dependency, requirement.name))
+    return sorted(f"{name}=={pins[name]}" for name in {name for name, _ in seen})
+
+
+def service_wheels() -> list[Path]:
+    """The wheels of image_requirements() for the images' Python and platform, fetched
+    from PyPI once per (group, lock) into the mirror's wheels/ (a manifest names them)."""
+    requirements = image_requirements()
+    key = _digest(*requirements, IMAGE_PYTHON, IMAGE_ABI, IMAGE_GLIBC)
+    manifest = WHEELS / f".services-{key}.txt"
+    if manifest.is_file():
+        wheels = [WHEELS / name for name in manifest.read_text().split()]
+        if all(wheel.is_file() for wheel in wheels):
+            return wheels
+    # pip takes the newest manylinux tag first; bookworm's glibc runs every older one
+    platforms = [f"--platform=manylinux_{IMAGE_GLIBC[0]}_{minor}_x86_64" for minor in range(IMAGE_GLIBC[1], 4, -1)]
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    with step(f"PyPI: {len(requirements)} wheels of the services' dependencies for Python {IMAGE_PYTHON}"), \
+            tempfile.TemporaryDirectory(dir=WHEELS.parent) as downloads:
+        run(sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet", "--no-deps",
+            "--only-binary=:all:", *platforms, f"--python-version={IMAGE_PYTHON}", "--implementation=cp",
+            f"--abi={IMAGE_ABI}", "--dest", downloads, *requirements, quiet=True)
+        names = sorted(p.name for p in Path(downloads).glob("*.whl"))
+        for name in names:
+            os.replace(Path(downloads) / name, WHEELS / name)
+    manifest.write_text("\n".join(names) + "\n")
+    return [WHEELS / name for name in names]
+
+
+def _pins(wheels: list[Path]) -> str:
+    """requirements.txt of the image: name==version of every wheel (its file name says both)."""
+    return "".join(f"{w.name.split('-')[0]}=={w.name.split('-')[1]}\n" for w in wheels)
+
+
+def _service_files() -> list[Path]:
+    """What the images carry of services/: the code and the dashboard's built static files,
+    not caches or the front-end's npm sources."""
+    services = ROOT / "services"
+    return sorted(p for p in services.rglob("*") if p.is_file()
+                  and "__pycache__" not in p.parts and not p.is_relative_to(services / "dashboard/frontend"))
+
+
+def _context(wheels: list[Path], spark_tarball: Path | None) -> Path:
+    """The build context: the recipe, the pins, the wheels and services/ (hard links where
+    possible), and the Spark tarball when the spark-job image is built."""
+    context = RUN / "images" / "pipeline"
+    shutil.rmtree(context, ignore_errors=True)
+    shutil.copytree(PIPELINE_RECIPE, context)
+    (context / "requirements.txt").write_text(_pins(wheels))
+    inputs = {f"wheels/{w.name}": w for w in wheels}
+    inputs |= {str(f.relative_to(ROOT)): f for f in _service_files()}
+    if spark_tarball:
+        inputs["spark/spark.tgz"] = spark_tarball
+    for relative, source in inputs.items():
+        target = context / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system
+            shutil.copy2(source, target)
+    return context
+
+
+def _build(image: str, target: str, context: Path, **build_args: str) -> None:
+    """docker build of one target; a failure names the image and shows the end of the
+    failing step's output."""
+    args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
+    with step(f"building the {target} image {image}"):
+        result = subprocess.run(["docker", "build", "--force-rm", "--target", target, *args, "-t", image, str(context)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode:
+            tail = "\n".join(result.stdout.strip().splitlines()[-40:])
+            fail(f"building the image {image} (target {target} of {PIPELINE_RECIPE.relative_to(ROOT)}/Dockerfile) "
+                 f"failed; the end of its output:\n{tail}")
+
+
+def pipeline_images() -> dict[str, str]:
+    """The services' images, built when their inputs changed: {image repository: tag}.
+
+    bigdata/pipeline runs every service (`python -m services.<name>`); bigdata/spark-job
+    adds Java and Spark for the stream processor's driver. Both are also tagged :latest
+    (what marathon/apps name)."""
+    from ctl import frontend
+    from ctl import mirror
+    from deploys.versions import artifact
+
+    base = base_image()
+    frontend.bundle()  # the dashboard's browser libraries, into services/ before hashing it
+    wheels = service_wheels()
+    mirror.build_mirror(("spark",))
+    spark_tarball = mirror.artifact_path("spark")
+    pipeline = f"{PIPELINE_REPO}:{_digest(PIPELINE_RECIPE, base, _pins(wheels), *_service_files())}"
+    spark_job = f"{SPARK_JOB_REPO}:{_digest(PIPELINE_RECIPE, pipeline, mirror.checksum_path('spark').read_text())}"
+    missing = [image for image in (pipeline, spark_job) if not _exists(image)]
+    if missing:
+        context = _context(wheels, spark_tarball if spark_job in missing else None)
+        if pipeline in missing:
+            _build(pipeline, "pipeline", context, BASE=base)
+        if spark_job in missing:
+            _build(spark_job, "spark-job", context, BASE=base, SPARK_DIR=artifact("spark").top_dir)
+        shutil.rmtree(context, ignore_errors=True)
+    images = {PIPELINE_REPO: pipeline, SPARK_JOB_REPO: spark_job}
+    for repo, image in images.items():
+        run("docker", "tag", image, f"{repo}:latest")
+        say(f"{repo} image: {image}")
+    return images

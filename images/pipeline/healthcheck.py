@@ -1,0 +1,54 @@
+#!/usr/bin/python3
+"""The service images' HEALTHCHECK: exit 0 when the service in this container
+answers GET /health with 200, else 1. Standard library only (no curl in the image).
+
+The port: BIGDATA_HTTP_PORT, else $PORT0 (Marathon), as the services choose it
+(services/core/settings.py). With neither set (or 0), the service listens on its
+own default port (or a free one), so the check asks each port that the
+container's main process (PID 1) listens on.
+"""
+import os
+import sys
+import urllib.request
+
+TIMEOUT_S = 3
+
+
+def listening_ports(pid: int = 1) -> list[int]:
+    """TCP ports in LISTEN state whose sockets the process holds open."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return []
+    ports = []
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = open(f"/proc/{pid}/net/{table}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return sorted(set(ports))
+
+
+def healthy(port: int) -> bool:
+    bound = os.environ.get("BIGDATA_HTTP_HOST", "")
+    host = "127.0.0.1" if bound in ("", "0.0.0.0", "::") else f"[{bound}]" if ":" in bound else bound
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=TIMEOUT_S) as reply:
+            return reply.status == 200
+    except Exception:  # refused, timed out, 503 (HTTPError), not HTTP at all
+        return False
+
+
+def main() -> int:
+    configured = os.environ.get("BIGDATA_HTTP_PORT") or os.environ.get("PORT0")
+    # port 0 lets the service pick one
+    ports = [int(configured)] if configured and configured.isdigit() and int(configured) else listening_ports()
+    return 0 if any(healthy(port) for port in ports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
