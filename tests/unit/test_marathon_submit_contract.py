@@ -419,6 +419,51 @@ def test_contract_command_line_end_to_end():
         assert bad.returncode == 2 and "instances must be a whole number" in bad.stderr
 
 
+def test_contract_image_tags_per_repository_on_the_command_line():
+    env = {**os.environ, **SECRETS, "BIGDATA_MARATHON_PASSWORD": PASSWORD}
+    with StandIn() as marathon:
+        command = [sys.executable, "-m", "marathon.submit", "--url", marathon.url, "--poll-interval", "0.02",
+                   "--image-tag", "abc123", "--image", "bigdata/other=zzz", "--only", "producer"]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert marathon.apps["/bigdata/producer"]["container"]["docker"]["image"] == "bigdata/pipeline:abc123"
+        repository = app_defs.PROJECT_IMAGE.match(app_defs.load(["producer"])[0].definition["container"]["docker"]
+                                                  ["image"])[1]
+        done = subprocess.run(command + ["--image", f"{repository}=def456"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert marathon.apps["/bigdata/producer"]["container"]["docker"]["image"] == f"{repository}:def456"
+
+
+def test_contract_the_pipeline_deploy_submits_with_the_inventorys_site_env_and_image_tags(tmp_path):
+    """deploys/pipeline.py on an inventory with a `marathon` group submits from the control
+    machine, with the env computed from the inventory (the one function both paths use)."""
+    with StandIn() as marathon:
+        port = int(marathon.url.rsplit(":", 1)[1])
+        inventory = tmp_path / "with_marathon.py"
+        inventory.write_text(
+            "local = [('@local', {'address': '127.0.0.1', 'marathon_http_port': %d, "
+            "'marathon_http_password': %r, 'kafka_port': 9093})]\n"
+            "marathon = kafka = cassandra = redis = spark_master = local\n" % (port, PASSWORD))
+        env = {**os.environ, **SECRETS, "BIGDATA_SECRETS_FILE": os.devnull}
+        done = subprocess.run([sys.executable, "-m", "pyinfra", "-y", str(inventory), "deploys/pipeline.py",
+                               "--data", 'pipeline_image_tags={"bigdata/pipeline": "abc123"}',
+                               "--data", 'pipeline_scale={"storage-writer": 3}'],
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        assert sorted(marathon.apps) == sorted(a.id for a in app_defs.load())
+        writer = marathon.apps["/bigdata/storage-writer"]
+        assert writer["instances"] == 3
+        assert writer["env"]["BIGDATA_KAFKA_BOOTSTRAP"] == "127.0.0.1:9093"
+        assert writer["env"]["BIGDATA_CASSANDRA_HOSTS"] == "127.0.0.1"
+        assert writer["env"]["BIGDATA_CASSANDRA_PASSWORD"] == SECRETS["BIGDATA_CASSANDRA_PASSWORD"]
+        assert marathon.apps["/bigdata/dashboard"]["env"]["BIGDATA_REDIS_HOST"] == "127.0.0.1"
+        assert marathon.apps["/bigdata/stream-processor"]["env"]["BIGDATA_SPARK_MASTER"] == "spark://127.0.0.1:7077"
+        for app in marathon.apps.values():
+            image = app["container"]["docker"]["image"]
+            assert image == "bigdata/pipeline:abc123" or not image.startswith("bigdata/pipeline:")
+
+
 # --- the comparison on its own -------------------------------------------------------
 def test_differences_look_only_at_what_the_definition_sets():
     desired = {"id": "/a", "cpus": 1, "portDefinitions": [{"port": 0, "name": "http"}],
