@@ -189,9 +189,12 @@ def _ship_image(reference: str, image_id: str, cache: Path) -> None:
                                              f"2>/dev/null || true") or ""
     if on_host.strip() == image_id:
         return
-    tarball = cache / f"{reference.replace('/', '_').replace(':', '_')}-{image_id.split(':')[-1][:16]}.tar"
+    repository = reference.rsplit(":", 1)[0].replace("/", "_")
+    tarball = cache / f"{repository}-{image_id.split(':')[-1][:16]}.tar"
     if not tarball.exists():
         cache.mkdir(parents=True, exist_ok=True)
+        for older in cache.glob(f"{repository}-*.tar"):  # one tarball per repository is enough
+            older.unlink()
         partial = tarball.with_suffix(".partial")
         subprocess.run(["docker", "save", "--output", str(partial), reference], check=True)
         partial.rename(tarball)
