@@ -1,8 +1,9 @@
 """./bigdata: the one command line a newcomer needs.
 
-    ./bigdata up         the platform on one local node ("bigdata"), deployed and checked
-    ./bigdata status     each component's state on that node
-    ./bigdata logs C     the journal of component C (zookeeper, kafka, cassandra, redis, ...)
+    ./bigdata up         the platform and the pipeline on one local node ("bigdata"); prints the dashboard URL
+    ./bigdata status     each component's and pipeline app's state on that node
+    ./bigdata logs C     the journal of component or app C (kafka, cassandra, ..., producer, dashboard, ...)
+    ./bigdata provision  deploy the platform and the pipeline to the node again (the Vagrantfile runs it)
     ./bigdata down       remove the node and everything `up` made
     ./bigdata test       install what is missing, build images and the mirror, run every test
     ./bigdata images     build the base, host and service images (only what changed)
@@ -48,9 +49,11 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     test_parser = sub.add_parser("test", help="install what is missing and run every test (pytest args may follow)")
     test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    sub.add_parser("up", help="the platform on one local node, deployed and checked")
-    sub.add_parser("status", help="each component's state on the local node")
-    logs_parser = sub.add_parser("logs", help="the journal of one component on the local node")
+    sub.add_parser("up", help="the platform and the pipeline on one local node; prints the dashboard URL")
+    sub.add_parser("provision", help="deploy the platform and the pipeline to the local node (or, with "
+                                     "BIGDATA_CONNECTOR=vagrant, the Vagrant machine)")
+    sub.add_parser("status", help="each component's and pipeline app's state on the local node")
+    logs_parser = sub.add_parser("logs", help="the journal of one component or app on the local node")
     logs_parser.add_argument("component")
     sub.add_parser("down", help="remove the local node and everything `up` made")
     sub.add_parser("images", help="build the base, host and service images (only what changed)")
@@ -60,11 +63,14 @@ def main(argv=None) -> int:
 
     if args.command == "test":
         return test(args.pytest_args)
-    if args.command in ("up", "status", "logs", "down"):
+    if args.command in ("up", "provision", "status", "logs", "down"):
         from ctl import local
         if args.command == "up":
             prepare()
             local.up()
+        elif args.command == "provision":
+            prepare()
+            local.provision()
         elif args.command == "status":
             return local.status()
         elif args.command == "logs":

@@ -1,24 +1,34 @@
 """The platform on this machine's one local node, "bigdata": what `./bigdata up`,
 `status`, `logs` and `down` act on. The node is a systemd container from the host
 image, provisioned by the same inventory and deploys as any other host."""
+import json
 import os
 import re
 import secrets as random_source
 import shutil
 import socket
 import subprocess
+import time
+import urllib.request
 
 from ctl import hosts, images, prereqs
 from ctl.console import fail, run, say, step
-from ctl.provision import containers_of, run_deploy
+from ctl.provision import LOGS, containers_of, run_deploy
 from deploys import secrets
+from marathon.apps import SERVICES
 
 INVENTORY = "inventories/bigdata.py"
-OWNER = "up"
-NETWORK = "bigdata-net"
+# BIGDATA_LOCAL_PREFIX renames the node, its network and its owner label, so that a
+# second platform (the end-to-end test's) never touches a user's own
+PREFIX = os.environ.get(hosts.PREFIX_ENV, "")
+OWNER = f"{PREFIX}up"
+NETWORK = f"{PREFIX}bigdata-net"
 # component -> its systemd unit on the node
 UNITS = {"zookeeper": "zookeeper", "kafka": "kafka", "cassandra": "cassandra", "redis": "redis-server",
          "spark-master": "spark-master", "spark-worker": "spark-worker"}
+# the pipeline's apps (marathon/apps) run on the node as units bigdata-app-<app>@<instance>
+APPS = SERVICES
+APP_UNIT_PREFIX = "bigdata-app-"
 MIN_MEMORY_GIB = 6
 MIN_DISK_GIB = 10
 # The dashboard listens on 8050 on the node (services/dashboard); this machine
@@ -28,7 +38,7 @@ DASHBOARD_PORT_ENV = "BIGDATA_DASHBOARD_PORT"
 
 
 def node() -> str:
-    (name,) = containers_of(INVENTORY)
+    (name,) = containers_of(INVENTORY, PREFIX)
     return name
 
 
@@ -87,16 +97,52 @@ def up() -> None:
             with step(f"starting the {name} node"):
                 hosts.start([name], image=images.host_image(), network=NETWORK, owner=OWNER,
                             publish=[f"{dashboard_port()}:{DASHBOARD_NODE_PORT}"])
-    with step(f"deploying the platform to {name} (log: .run/logs/up.log)"):
-        result = run_deploy(INVENTORY, log_name="up")
-    if result.returncode:
-        fail(f"the deploy failed; the end of its log:\n{result.output[-3000:]}")
-    say(f"deploy: {result.changed} operation(s) changed something")
+    provision()
     status()
 
 
+def provision() -> None:
+    """The platform's deploy, then the pipeline's images and apps, then the dashboard seen from
+    this machine: what `up` runs on its node and the Vagrantfile on its machine (with
+    BIGDATA_CONNECTOR=vagrant). BIGDATA_COMPONENTS limits the platform deploy and skips the apps."""
+    with step(f"deploying the platform (log: {LOGS / f'{PREFIX}up.log'})"):
+        _deploy("deploys/site.py", f"{PREFIX}up")
+    if os.environ.get("BIGDATA_COMPONENTS"):
+        say("BIGDATA_COMPONENTS is set: the pipeline's apps are left as they are")
+        return
+    tags = images.pipeline_images()
+    with step(f"starting the pipeline's apps (log: {LOGS / f'{PREFIX}up-pipeline.log'})"):
+        _deploy("deploys/pipeline.py", f"{PREFIX}up-pipeline", pipeline_image_tags=json.dumps(tags))
+    url = dashboard_url()
+    with step(f"waiting for the dashboard at {url}"):
+        deadline = time.monotonic() + 120
+        while not _answers(f"{url}health"):
+            if time.monotonic() > deadline:
+                fail(f"the dashboard does not answer at {url}: `./bigdata logs dashboard` says why")
+            time.sleep(2)
+
+
+def _deploy(deploy: str, log_name: str, **data) -> None:
+    result = run_deploy(INVENTORY, deploy, prefix=PREFIX, data=data, log_name=log_name)
+    if result.returncode:
+        fail(f"{deploy} failed; the end of its log ({result.log}):\n{result.output[-3000:]}")
+    say(f"{deploy}: {result.changed} operation(s) changed something")
+
+
+def dashboard_url() -> str:
+    return f"http://localhost:{dashboard_port()}/"
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
 def status() -> int:
-    """One line per component; non-zero when any is not running."""
+    """One line per component and per pipeline app instance; non-zero when any is not running."""
     name = node()
     if not _running(name):
         say(f"the {name} node is not running: `./bigdata up` starts it")
@@ -104,21 +150,43 @@ def status() -> int:
     address = run("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name,
                   quiet=True).stdout.strip()
     say(f"node {name} at {address}")
-    down = 0
-    for component, unit in UNITS.items():
-        state = subprocess.run(["docker", "exec", name, "systemctl", "is-active", unit],
-                               capture_output=True, text=True).stdout.strip()
-        down += state != "active"
-        print(f"    {component:<14} {state}")
+    states = {component: _unit_state(name, unit) for component, unit in UNITS.items()}
+    states.update(_app_states(name))
+    for what, state in states.items():
+        print(f"    {what:<24} {state}")
     print(f"    Spark master UI: http://{address}:8080/")
-    return 1 if down else 0
+    healthy = all(state == "active" for state in states.values())
+    if any(what.startswith(tuple(APPS)) for what in states):
+        print(f"\n    the dashboard: {dashboard_url()}\n")
+    return 0 if healthy else 1
 
 
-def logs(component: str, lines: int = 200) -> int:
-    if component not in UNITS:
-        fail(f"unknown component {component!r}; one of: {', '.join(UNITS)}")
-    return subprocess.call(["docker", "exec", node(), "journalctl", "-u", UNITS[component], "-n", str(lines),
-                            "--no-pager"])
+def logs(what: str, lines: int = 200) -> int:
+    """The journal of a component (its unit) or of a pipeline app (all its instances)."""
+    if what in UNITS:
+        units = ["-u", UNITS[what]]
+    elif what in APPS:
+        units = ["-u", f"{APP_UNIT_PREFIX}{what}@*"]
+    else:
+        fail(f"unknown component {what!r}; one of: {', '.join([*UNITS, *APPS])}")
+    return subprocess.call(["docker", "exec", node(), "journalctl", *units, "-n", str(lines), "--no-pager"])
+
+
+def _unit_state(name: str, unit: str) -> str:
+    return subprocess.run(["docker", "exec", name, "systemctl", "is-active", unit],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def _app_states(name: str) -> dict[str, str]:
+    """"<app> #<instance>" -> its unit's state, for the pipeline apps' units on the node."""
+    listing = subprocess.run(["docker", "exec", name, "systemctl", "list-units", "--all", "--plain",
+                              "--no-legend", f"{APP_UNIT_PREFIX}*"], capture_output=True, text=True).stdout
+    states = {}
+    for line in listing.splitlines():
+        unit, _load, active, *_ = line.split()
+        app, instance = unit.removeprefix(APP_UNIT_PREFIX).removesuffix(".service").split("@")
+        states[f"{app} #{instance}"] = active
+    return states
 
 
 def down() -> None:
