@@ -178,9 +178,9 @@ def _service_files() -> list[Path]:
 def _context(wheels: list[Path], spark_tarball: Path | None) -> Path:
     """The build context: the recipe, the pins, the wheels and services/ (hard links where
     possible), and the Spark tarball when the spark-job image is built."""
-    context = RUN / "images" / "pipeline"
-    shutil.rmtree(context, ignore_errors=True)
-    shutil.copytree(PIPELINE_RECIPE, context)
+    (RUN / "images").mkdir(parents=True, exist_ok=True)
+    context = Path(tempfile.mkdtemp(prefix="pipeline-", dir=RUN / "images"))  # one per build: callers may overlap
+    shutil.copytree(PIPELINE_RECIPE, context, dirs_exist_ok=True)
     (context / "requirements.txt").write_text(_pins(wheels))
     inputs = {f"wheels/{w.name}": w for w in wheels}
     inputs |= {str(f.relative_to(ROOT)): f for f in _service_files()}
@@ -201,8 +201,8 @@ def _build(image: str, target: str, context: Path, **build_args: str) -> None:
     failing step's output."""
     args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
     with step(f"building the {target} image {image}"):
-        result = subprocess.run(["docker", "build", "--force-rm", "--target", target, *args, "-t", image, str(context)],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        result = subprocess.run(["docker", "build", "--force-rm", "--target", target, *args, "-t", image,
+                                 str(context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if result.returncode:
             tail = "\n".join(result.stdout.strip().splitlines()[-40:])
             fail(f"building the image {image} (target {target} of {PIPELINE_RECIPE.relative_to(ROOT)}/Dockerfile) "
@@ -210,7 +210,8 @@ def _build(image: str, target: str, context: Path, **build_args: str) -> None:
 
 
 def pipeline_images() -> dict[str, str]:
-    """The services' images, built when their inputs changed: {image repository: tag}.
+    """The services' images, built when their inputs changed: {image repository: tag},
+    e.g. {"bigdata/pipeline": "c1900fc29dbc", ...} (marathon.apps.with_image_tags takes it).
 
     bigdata/pipeline runs every service (`python -m services.<name>`); bigdata/spark-job
     adds Java and Spark for the stream processor's driver. Both are also tagged :latest
@@ -229,13 +230,15 @@ def pipeline_images() -> dict[str, str]:
     missing = [image for image in (pipeline, spark_job) if not _exists(image)]
     if missing:
         context = _context(wheels, spark_tarball if spark_job in missing else None)
-        if pipeline in missing:
-            _build(pipeline, "pipeline", context, BASE=base)
-        if spark_job in missing:
-            _build(spark_job, "spark-job", context, BASE=base, SPARK_DIR=artifact("spark").top_dir)
-        shutil.rmtree(context, ignore_errors=True)
-    images = {PIPELINE_REPO: pipeline, SPARK_JOB_REPO: spark_job}
-    for repo, image in images.items():
+        try:
+            if pipeline in missing:
+                _build(pipeline, "pipeline", context, BASE=base)
+            if spark_job in missing:
+                _build(spark_job, "spark-job", context, BASE=base, SPARK_DIR=artifact("spark").top_dir)
+        finally:
+            shutil.rmtree(context, ignore_errors=True)
+    for image in (pipeline, spark_job):
+        repo, tag = image.split(":")
         run("docker", "tag", image, f"{repo}:latest")
         say(f"{repo} image: {image}")
-    return images
+    return dict(image.split(":") for image in (pipeline, spark_job))

@@ -24,10 +24,16 @@ HEALTHY_SERVICE = ("from services.core.service import Service; from services.cor
 
 
 @pytest.fixture(scope="session")
-def service_images() -> dict[str, str]:
+def built() -> dict[str, str]:
     prereqs.ensure_docker()
     hosts.remove_orphans()
     return images.pipeline_images()
+
+
+@pytest.fixture(scope="session")
+def service_images(built) -> dict[str, str]:
+    """image repository -> the image built now (repository:tag)."""
+    return {repo: f"{repo}:{tag}" for repo, tag in built.items()}
 
 
 @pytest.fixture
@@ -188,20 +194,30 @@ def test_docker_reports_health_from_the_images_healthcheck(service_images, conta
 
 # --- the spark-job image ----------------------------------------------------------------------
 
-def test_the_spark_job_image_runs_a_spark_job_with_the_kafka_connector(service_images):
+def test_the_spark_job_image_runs_a_spark_job_as_another_uid_with_the_kafka_connector(service_images, tmp_path):
+    """As the runtime may run it: as the host's service user (any uid), writing to a
+    directory of that user's (the checkpoint's case)."""
+    uid = 23456
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+    os.chown(shared, uid, uid)
     script = ("import os\n"
               "from services.stream_processor import job\n"
               "job.import_pyspark(os.environ['BIGDATA_SPARK_HOME'])\n"
               "from pyspark.sql import SparkSession\n"
               "spark = SparkSession.builder.master('local[1]').appName('image-test').getOrCreate()\n"
-              "print('count', spark.range(1000).selectExpr('sum(id)').first()[0])\n"
+              "spark.range(1000).write.parquet('/shared/numbers')\n"
+              "print('sum', spark.read.parquet('/shared/numbers').selectExpr('sum(id)').first()[0])\n"
               "print('kafka', spark._jvm.java.lang.Class.forName("
               "'org.apache.spark.sql.kafka010.KafkaSourceProvider').getName())\n"
               "spark.stop()")
-    out = run_in(service_images[images.SPARK_JOB_REPO], "python", "-c", script)
+    out = subprocess.run(["docker", "run", "--rm", f"--user={uid}:{uid}", f"--volume={shared}:/shared",
+                          service_images[images.SPARK_JOB_REPO], "python", "-c", script],
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "count 499500" in out.stdout
+    assert "sum 499500" in out.stdout
     assert "kafka org.apache.spark.sql.kafka010.KafkaSourceProvider" in out.stdout
+    assert {p.stat().st_uid for p in (shared / "numbers").iterdir()} == {uid}
 
 
 # --- layers and rebuilds -------------------------------------------------------------------------
@@ -221,8 +237,8 @@ def test_the_images_share_every_layer_below_the_code(service_images):
         assert int(code) < 10_000, f"services/ is {code} KiB"
 
 
-def test_an_unchanged_recipe_builds_nothing(service_images, capfd):
-    assert images.pipeline_images() == service_images
+def test_an_unchanged_recipe_builds_nothing(built, capfd):
+    assert images.pipeline_images() == built
     assert "building" not in capfd.readouterr().out
 
 
