@@ -212,3 +212,22 @@ def test_lost_channel_connection_is_resubscribed(services, redis):
         assert dashboard.terminate(30) == 0
     finally:
         page.close()
+
+
+def test_a_symbol_added_on_a_page_is_added_to_the_producer(services):
+    first, added = unique_symbols(2)
+    producer = services("services.producer", BIGDATA_PRODUCER_SYMBOLS=first, BIGDATA_PRODUCER_RATE=5)
+    producer.wait_running()
+    dashboard = services(DASHBOARD, BIGDATA_PRODUCER_URL=f"http://127.0.0.1:{producer.port}")
+    dashboard.wait_running()
+    page = Client(f"http://127.0.0.1:{dashboard.port}")
+    try:
+        page.subscribe(first)  # shown, not added: the producer is asked nothing
+        assert page.sio.call("subscribe", {"symbol": added, "add": True}, timeout=30) == {"symbol": added}
+        assert producer.http("GET", "/")[1]["symbols"] == [first, added]
+        page.sio.call("unsubscribe", {"symbol": added}, timeout=10)
+        assert producer.http("GET", "/")[1]["symbols"] == [first, added], "another page may still show it"
+        assert page.sio.call("subscribe", {"symbol": "not a symbol!"}, timeout=10)["error"]
+    finally:
+        page.close()
+    assert dashboard.terminate(30) == 0 and producer.terminate(30) == 0
