@@ -108,7 +108,7 @@ def line(name: str, summary: dict, reference: dict | None = None, ref_name: str 
     text = (f"  {name:<22} p50 {summary['p50']:>5} ms  p90 {summary['p90']:>5} ms  p99 {summary['p99']:>5} ms  "
             f"max {summary['max']:>5} ms  ({summary['count']:,} records)")
     if reference and reference.get("count"):
-        text += f"  ratio p50 {reference['p50'] / summary['p50']:.2f} vs {ref_name}"
+        text += f"  p50 = {summary['p50'] / reference['p50']:.2f} of the {ref_name}'s"
     return text
 
 
