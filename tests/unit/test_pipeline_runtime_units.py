@@ -71,3 +71,13 @@ def test_the_fingerprint_changes_with_each_part_of_a_version():
     prints = {app_runner.fingerprint(*v) for v in (version(), version(env=b"B=1\n"), version(image="sha256:2"),
                                                    version(instances=1))}
     assert len(prints) == 4 and app_runner.fingerprint(*version()) == app_runner.fingerprint(*version())
+
+
+def test_settings_refuse_a_privileged_port_range_and_negative_instances():
+    from pydantic import ValidationError
+
+    from deploys.pipeline import Settings
+    with pytest.raises(ValidationError, match="pipeline_port_range: 80-90"):
+        Settings(pipeline_port_range=(80, 90))
+    with pytest.raises(ValidationError, match="pipeline_scale: producer: -1"):
+        Settings(pipeline_scale={"producer": -1})
