@@ -184,10 +184,14 @@ def _local_image_id(reference: str) -> str:
 
 
 def _ship_image(reference: str, image_id: str, cache: Path) -> None:
-    """The image onto the host, only when the host's copy differs."""
-    on_host = host.get_fact(Command, command=f"docker image inspect --format '{{{{.Id}}}}' {reference} "
-                                             f"2>/dev/null || true") or ""
-    if on_host.strip() == image_id:
+    """The image onto the host, only when the host's copy differs; tagged by the deploy,
+    as `docker save` of an image with several tags may carry another one."""
+    inspect = "docker image inspect --format '{{.Id}}' %s 2>/dev/null || true"
+    if (host.get_fact(Command, command=inspect % reference) or "").strip() == image_id:
+        return
+    tag = f"docker tag {image_id} {reference}"
+    if (host.get_fact(Command, command=inspect % image_id) or "").strip() == image_id:
+        server.shell(name=f"Tag image {reference}", commands=[tag])
         return
     repository = reference.rsplit(":", 1)[0].replace("/", "_")
     tarball = cache / f"{repository}-{image_id.split(':')[-1][:16]}.tar"
@@ -196,12 +200,12 @@ def _ship_image(reference: str, image_id: str, cache: Path) -> None:
         for older in cache.glob(f"{repository}-*.tar"):  # one tarball per repository is enough
             older.unlink()
         partial = tarball.with_suffix(".partial")
-        subprocess.run(["docker", "save", "--output", str(partial), reference], check=True)
+        subprocess.run(["docker", "save", "--output", str(partial), image_id], check=True)
         partial.rename(tarball)
     upload = f"{UPLOADS}/{tarball.name}"
     files.directory(name="Directory for image uploads", path=UPLOADS, mode="0700")
     files.put(name=f"Upload image {reference}", src=str(tarball), dest=upload, mode="0600")
-    server.shell(name=f"Load image {reference}", commands=[f"docker load --input {upload}", f"rm -f {upload}"])
+    server.shell(name=f"Load image {reference}", commands=[f"docker load --input {upload}", tag, f"rm -f {upload}"])
 
 
 def _start_timeout(definition: dict) -> int:
