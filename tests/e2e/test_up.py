@@ -67,10 +67,10 @@ def up(host_image, progress):
     """`./bigdata up` on a fresh node (a killed earlier run's leftovers removed first)."""
     bigdata("down")
     progress(f"./bigdata up (node {NODE}, dashboard on port {PORT}): the platform, the images, the pipeline")
-    done = bigdata("up")
-    assert done.returncode == 0, done.stdout[-6000:]
-    progress(f"./bigdata up took {done.seconds:.0f}s")
     try:
+        done = bigdata("up")
+        assert done.returncode == 0, done.stdout[-6000:]
+        progress(f"./bigdata up took {done.seconds:.0f}s")
         yield done
     finally:
         bigdata("down")
