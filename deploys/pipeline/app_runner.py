@@ -17,6 +17,7 @@ and restarted, and `apply` fails naming the app and its health check.
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -144,6 +145,9 @@ def docker_command(name: str, instance: int, definition: dict, ports: list[int],
     for key, value in {**{k: v for k, v in definition.get("env", {}).items() if isinstance(v, str)},
                        **task}.items():
         command += ["--env", f"{key}={value}"]
+    if definition.get("user"):  # Marathon's task user: the host's account, owner of what it writes to host volumes
+        account = pwd.getpwnam(definition["user"])
+        command += ["--user", f"{account.pw_uid}:{account.pw_gid}"]
     for volume in definition.get("container", {}).get("volumes", []):
         Path(volume["hostPath"]).mkdir(parents=True, exist_ok=True)
         mode = "ro" if volume.get("mode", "RW").upper() == "RO" else "rw"

@@ -2,6 +2,7 @@
 and the app runner's docker command and restart decisions (deploys/pipeline/app_runner.py).
 The runtime itself is tested on a rig host: tests/cluster/test_pipeline_runtime.py."""
 import json
+import pwd
 
 import pytest
 from pyinfra.api.exceptions import DeployError
@@ -36,8 +37,9 @@ def test_a_fixed_port_with_several_instances_is_refused_naming_the_app():
 
 def test_the_docker_command_carries_the_definitions_resources_env_volumes_labels_and_port(tmp_path):
     definition = app_defs.load(["stream-processor"])[0].definition
+    assert definition["user"] == "bigdata"  # writes its checkpoint to a host directory of the service user's
     definition = {**definition, "args": ["python", "-m", "x", "--port", "$PORT0"], "env": {
-        **definition["env"], "PLAIN": "value"}}
+        **definition["env"], "PLAIN": "value"}, "user": "nobody"}  # an account this machine has
     command = app_runner.docker_command("stream-processor", 2, definition, [31555], "sha256:abc",
                                         tmp_path / "current.env")
     flags = " ".join(command)
@@ -49,6 +51,8 @@ def test_the_docker_command_carries_the_definitions_resources_env_volumes_labels
     assert "BIGDATA_KAFKA_CLIENT_PASSWORD" not in flags  # secrets only through the 0600 env file
     assert "--volume /var/lib/bigdata/spark/checkpoints:/var/lib/bigdata/spark/checkpoints:rw" in flags
     assert "--label io.bigdata.service=stream-processor" in flags
+    nobody = pwd.getpwnam("nobody")
+    assert f"--user {nobody.pw_uid}:{nobody.pw_gid}" in flags
     assert command[-6:] == ["sha256:abc", "python", "-m", "x", "--port", "31555"]
 
 
