@@ -53,7 +53,8 @@ def made_by_up() -> dict[str, list[str]]:
     """Containers, networks and volumes carrying this run's owner label or prefix."""
     found = {}
     for kind in ("container", "network", "volume"):
-        listing = ["docker", kind, "ls", "--format", "{{.Name}}"] + (["--all"] if kind == "container" else [])
+        listing = ["docker", kind, "ls", "--all", "--format", "{{.Names}}"] if kind == "container" else \
+            ["docker", kind, "ls", "--format", "{{.Name}}"]
         labelled = subprocess.run([*listing, "--filter", f"label={OWNER_LABEL}={OWNER}"], capture_output=True,
                                   text=True, check=True).stdout.split()
         named = [name for name in subprocess.run(listing, capture_output=True, text=True, check=True).stdout.split()
@@ -100,7 +101,8 @@ def test_known_ticks_reach_cassandra_and_the_analytics_from_the_containers(backe
         rng, now, run = random.Random(11), int(time.time() * 1000), uuid.uuid4().hex[:8]
         planned = [(f"synthetic-up{run}-{n}", now - 2000 + n * 50, round(50 + rng.uniform(-1, 1), 2),
                     rng.choice([0, 100, 250])) for n in range(40)]
-        positions = kafka.send(TICKS_TOPIC, [(symbol.encode(), tick_value(symbol, *tick)) for tick in planned])
+        positions = kafka.send(TICKS_TOPIC, [(symbol.encode(), tick_value(symbol, tick_id, price, trade_time, volume))
+                                             for tick_id, trade_time, price, volume in planned])
 
         # the storage writer's container: every tick, once, as sent
         rows = wait_until(lambda: (found := stored_ticks(cassandra, [symbol])) and len(found) >= len(planned)
@@ -129,12 +131,12 @@ def test_headless_chromium_sees_prices_move_at_the_printed_url(up):
     print(f"{symbol} moved {first} -> {later}; tick-to-browser latency shown: {latencies} ms")
 
 
-def test_up_again_changes_nothing(up):
+def test_up_again_changes_nothing(up, progress):
     again = bigdata("up")
     assert again.returncode == 0, again.stdout[-4000:]
     for deploy in ("deploys/site.py", "deploys/pipeline.py"):
         assert f"{deploy}: 0 operation(s) changed something" in again.stdout, again.stdout[-4000:]
-    print(f"./bigdata up again: {again.seconds:.0f}s")
+    progress(f"./bigdata up again took {again.seconds:.0f}s")
 
 
 def test_down_leaves_no_container_network_or_volume(up):
