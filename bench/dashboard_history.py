@@ -27,11 +27,9 @@ def main() -> int:
     parser.add_argument("--ticks", type=int, default=144_000)
     parser.add_argument("--minutes", type=int, default=120)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--container", default=platform.DEFAULT_CONTAINER)
-    args = parser.parse_args()
+    args, backends = platform.arguments(parser)
     from cassandra.concurrent import execute_concurrent_with_args
 
-    backends = platform.backends(args.container)
     symbol = f"B{uuid.uuid4().hex[:7].upper()}"
     with platform.heavy_lock():
         session = clients.cassandra_session(backends.settings)

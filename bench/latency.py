@@ -121,9 +121,7 @@ def main() -> int:
                              "leaves must be worked off)")
     parser.add_argument("--stream-env", action="append", default=[], metavar="KEY=VALUE",
                         help="a setting of the stream processor for this run (repeatable)")
-    parser.add_argument("--container", default=platform.DEFAULT_CONTAINER)
-    args = parser.parse_args()
-    backends = platform.backends(args.container)
+    args, backends = platform.arguments(parser)
     settings = backends.settings
     work = platform.run_dir("latency")
     run = uuid.uuid4().hex[:6].upper()

@@ -61,6 +61,13 @@ def backends(container: str = DEFAULT_CONTAINER) -> Backends:
     return servicekit.backends_of(container)
 
 
+def arguments(parser) -> tuple:
+    """A bench's command line, plus --container (the one-node platform to measure): (args, backends)."""
+    parser.add_argument("--container", default=DEFAULT_CONTAINER, help="the platform's node (default: %(default)s)")
+    args = parser.parse_args()
+    return args, backends(args.container)
+
+
 def run_dir(bench: str) -> Path:
     """Where a bench keeps its service logs and tool output (untracked)."""
     path = RUNS / f"{bench}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -118,9 +118,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of ours and the reference")
     parser.add_argument("--kafka-python-count", type=int, default=100_000,
                         help="messages for the Python client comparison; 0 skips it")
-    parser.add_argument("--container", default=platform.DEFAULT_CONTAINER)
-    args = parser.parse_args()
-    backends = platform.backends(args.container)
+    args, backends = platform.arguments(parser)
     work = platform.run_dir("producer")
     platform.kafka_home()
     with platform.heavy_lock(), platform.bench_topic(backends) as topic:

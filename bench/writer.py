@@ -171,9 +171,7 @@ def main() -> int:
     parser.add_argument("--reference-rows", type=int, default=200_000, help="rows the bare driver inserts")
     parser.add_argument("--batch-concurrency", type=int, default=8,
                         help="batches in flight for the batched reference (more overloads the connection)")
-    parser.add_argument("--container", default=platform.DEFAULT_CONTAINER)
-    args = parser.parse_args()
-    backends = platform.backends(args.container)
+    args, backends = platform.arguments(parser)
     work = platform.run_dir("writer")
     platform.kafka_home()
     symbols = bench_symbols()
