@@ -4,17 +4,13 @@ the day partitions a period reads, the vendored front end, and the process degra
 real backends and a real Socket.IO client: tests/services/test_dashboard.py."""
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from datetime import date
 
 import pytest
 
 from ctl import ROOT, frontend
 from services.dashboard import app, history
-from test_services_runtime import free_port, health
+from test_services_runtime import degraded_then_sigterm
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
@@ -54,30 +50,6 @@ def test_missing_frontend_is_named(monkeypatch, tmp_path):
 
 def test_unreachable_backends_degrade_health_and_sigterm_exits_0(tmp_path):
     frontend.bundle()
-    port = free_port()
-    env = {**os.environ, "BIGDATA_HTTP_PORT": str(port), "BIGDATA_HTTP_HOST": "127.0.0.1",
-           "BIGDATA_CASSANDRA_HOSTS": "127.0.0.1", "BIGDATA_CASSANDRA_PORT": "9",
-           "BIGDATA_REDIS_HOST": "127.0.0.1", "BIGDATA_REDIS_PORT": "9"}
-    log = (tmp_path / "out.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "services.dashboard"], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 40
-        status = body = None
-        while time.monotonic() < deadline:
-            status, body = health(port)
-            problem = (body or {}).get("problem") or ""
-            if "redis: subscription lost" in problem and "cassandra: cannot connect" in problem:
-                break
-            time.sleep(0.3)
-        assert status == 503 and body["status"] == "degraded", body
-        assert "redis: subscription lost" in body["problem"] and "cassandra: cannot connect" in body["problem"]
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    lines = [json.loads(line) for line in (tmp_path / "out.log").read_text().splitlines()]
-    events = [line["event"] for line in lines]
-    assert events[0] == "started" and events[-1] == "stopped" and "stopping" in events
+    lines = degraded_then_sigterm("services.dashboard", ["redis: subscription lost", "cassandra: cannot connect"],
+                                  tmp_path / "out.log")
     assert os.environ["BIGDATA_REDIS_PASSWORD"] not in json.dumps(lines)

@@ -33,37 +33,47 @@ def health(port):
         return None, None
 
 
+UNREACHABLE = {"BIGDATA_HTTP_HOST": "127.0.0.1", "BIGDATA_KAFKA_BOOTSTRAP": "127.0.0.1:9",
+               "BIGDATA_CASSANDRA_HOSTS": "127.0.0.1", "BIGDATA_CASSANDRA_PORT": "9",
+               "BIGDATA_REDIS_HOST": "127.0.0.1", "BIGDATA_REDIS_PORT": "9"}  # closed ports
+
+
+def degraded_then_sigterm(module: str, problems: list[str], log_path: Path) -> list[dict]:
+    """Run `module` against unreachable backends: /health answers 503 "degraded" naming every
+    problem, and SIGTERM exits 0. Returns its JSON log lines, from started through stopped."""
+    port = free_port()
+    env = {**os.environ, **UNREACHABLE, "BIGDATA_HTTP_PORT": str(port)}
+    with log_path.open("w") as log:
+        process = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 40
+        status = body = None
+        while time.monotonic() < deadline:
+            status, body = health(port)
+            if body and all(problem in (body.get("problem") or "") for problem in problems):
+                break
+            time.sleep(0.3)
+        assert status == 503 and body["status"] == "degraded", body
+        assert all(problem in body["problem"] for problem in problems), body
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines()]
+    events = [line["event"] for line in lines]
+    assert events[0] == "started" and events[-1] == "stopped" and "stopping" in events
+    return lines
+
+
 @pytest.mark.parametrize("module,problem", [
     ("services.storage_writer", "cannot reach Cassandra"),
     ("services.producer", "cannot reach Kafka"),
     ("services.redis_publisher", "cannot reach Redis"),
 ])
 def test_unreachable_backends_degrade_health_and_sigterm_exits_0(module, problem, tmp_path):
-    port = free_port()
-    env = {**os.environ, "BIGDATA_HTTP_PORT": str(port), "BIGDATA_HTTP_HOST": "127.0.0.1",
-           "BIGDATA_KAFKA_BOOTSTRAP": "127.0.0.1:9", "BIGDATA_CASSANDRA_HOSTS": "127.0.0.1",
-           "BIGDATA_CASSANDRA_PORT": "9", "BIGDATA_REDIS_HOST": "127.0.0.1", "BIGDATA_REDIS_PORT": "9"}
-    log = (tmp_path / "out.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 40
-        status = body = None
-        while time.monotonic() < deadline:
-            status, body = health(port)
-            if body and problem in (body.get("problem") or ""):
-                break
-            time.sleep(0.3)
-        assert status == 503 and problem in body["problem"], body
-        assert body["status"] == "degraded"
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    lines = [json.loads(line) for line in (tmp_path / "out.log").read_text().splitlines()]
-    events = [line["event"] for line in lines]
-    assert events[0] == "started" and events[-1] == "stopped" and "stopping" in events
+    lines = degraded_then_sigterm(module, [problem], tmp_path / "out.log")
     assert all({"ts", "level", "service", "event"} <= set(line) for line in lines)
     assert "kafka_password" in lines[0]["settings"] and os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"] not in \
         json.dumps(lines)
