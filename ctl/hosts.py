@@ -46,6 +46,12 @@ def local_hosts(*names: str) -> list[tuple[str, dict]]:
             for name in names]
 
 
+def ip_address(name: str) -> str:
+    """The container's address on its network (what this machine reaches it by)."""
+    return run("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name,
+               quiet=True).stdout.strip()
+
+
 def docker_json(*args) -> list:
     out = run("docker", *args, quiet=True).stdout.strip()
     return [json.loads(line) for line in out.splitlines() if line]

@@ -147,18 +147,19 @@ def status() -> int:
     if not _running(name):
         say(f"the {name} node is not running: `./bigdata up` starts it")
         return 1
-    address = run("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name,
-                  quiet=True).stdout.strip()
+    address = hosts.ip_address(name)
     say(f"node {name} at {address}")
-    states = {component: _unit_state(name, unit) for component, unit in UNITS.items()}
-    states.update(_app_states(name))
+    apps = _app_states(name)
+    states = {**{component: _unit_state(name, unit) for component, unit in UNITS.items()}, **apps}
     for what, state in states.items():
         print(f"    {what:<24} {state}")
     print(f"    Spark master UI: http://{address}:8080/")
-    healthy = all(state == "active" for state in states.values())
-    if any(what.startswith(tuple(APPS)) for what in states):
-        print(f"\n    the dashboard: {dashboard_url()}\n")
-    return 0 if healthy else 1
+    # the port the node publishes, whatever BIGDATA_DASHBOARD_PORT says now
+    published = subprocess.run(["docker", "port", name, f"{DASHBOARD_NODE_PORT}/tcp"], capture_output=True,
+                               text=True).stdout.split()
+    if apps and published:
+        print(f"\n    the dashboard: http://localhost:{published[0].rsplit(':', 1)[1]}/\n")
+    return 0 if all(state == "active" for state in states.values()) else 1
 
 
 def logs(what: str, lines: int = 200) -> int:

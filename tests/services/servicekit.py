@@ -19,16 +19,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ctl import ROOT
+from ctl import ROOT, hosts
 from services.core import clients, names
 from services.core.settings import Settings
 
 SECRETS = ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD")
-
-
-def container_ip(name: str) -> str:
-    return subprocess.run(["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
-                           name], capture_output=True, text=True, check=True).stdout.strip()
 
 
 @dataclass
@@ -62,7 +57,7 @@ def reachable(host_port: str) -> bool:
 
 
 def backends_of(name: str) -> Backends:
-    ip = container_ip(name)
+    ip = hosts.ip_address(name)
     env = {"BIGDATA_KAFKA_BOOTSTRAP": f"{ip}:9092", "BIGDATA_CASSANDRA_HOSTS": ip, "BIGDATA_REDIS_HOST": ip,
            **{secret: os.environ[secret] for secret in SECRETS}}
     return Backends(name, ip, env, Settings.from_env(env))
