@@ -8,6 +8,7 @@ A broken value fails naming the key and the file it came from:
 """
 from __future__ import annotations
 
+import ast
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,6 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pyinfra.api.exceptions import InventoryError
-from pyinfra_cli.inventory import _get_imported_names
 
 # Groups that carry settings but no deploy of their own: "local" gathers the hosts
 # that run as containers on this machine.
@@ -81,10 +81,22 @@ def _group_data(folder: Path) -> dict[str, tuple[dict, str]]:
     found = {}
     for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
         module = runpy.run_path(str(file))
-        imported = _get_imported_names(str(file))  # pyinfra drops imported names too
+        imported = _imported_names(file)  # pyinfra drops imported names too
         data = {key: value for key, value in module.items() if not key.startswith("__") and key not in imported}
         found[file.stem] = (data, _relative(file))
     return found
+
+
+def _imported_names(file: Path) -> set[str]:
+    """The names a module binds by import, as pyinfra_cli's loader finds them (importing
+    pyinfra_cli itself would monkey-patch this whole process for gevent)."""
+    names = set()
+    for node in ast.parse(file.read_text(encoding="utf-8"), filename=str(file)).body:
+        if isinstance(node, ast.Import):
+            names.update(alias.asname or alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.update(alias.asname or alias.name for alias in node.names if alias.name != "*")
+    return names
 
 
 def _inventory_names(group_data_dir: Path) -> set[str]:

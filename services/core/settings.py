@@ -110,7 +110,9 @@ class Settings:
     # --- storage writer ----------------------------------------------------------
     writer_group: str = setting("BIGDATA_WRITER_GROUP", names.WRITER_GROUP, "the writer's Kafka consumer group")
     writer_batch: int = setting("BIGDATA_WRITER_BATCH", 1000, "records per batch (one commit per batch)")
-    writer_concurrency: int = setting("BIGDATA_WRITER_CONCURRENCY", 64, "Cassandra inserts in flight at most")
+    writer_concurrency: int = setting("BIGDATA_WRITER_CONCURRENCY", 64, "Cassandra writes in flight at most")
+    writer_rows_per_batch: int = setting("BIGDATA_WRITER_ROWS_PER_BATCH", 100,
+                                         "rows of one (symbol, day) partition per unlogged batch write")
     writer_dedup_cache: int = setting("BIGDATA_WRITER_DEDUP_CACHE", 200000,
                                       "recent tick ids remembered to recognise duplicates")
 
@@ -147,7 +149,7 @@ class Settings:
         """Bounds that a type alone does not say."""
         problems = []
         positive = ("kafka_session_timeout_ms", "cassandra_port", "redis_port", "tick_max_bytes",
-                    "writer_batch", "writer_concurrency", "publisher_batch", "replay_speed",
+                    "writer_batch", "writer_concurrency", "writer_rows_per_batch", "publisher_batch", "replay_speed",
                     "live_interval_s", "live_timeout_s", "dashboard_history_minutes",
                     "dashboard_history_max_ticks")
         for name in positive:

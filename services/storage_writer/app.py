@@ -41,11 +41,13 @@ class RecentIds:
 class Writer:
     """Validates a batch and upserts its good ticks; returns the dead letters."""
 
-    def __init__(self, service: Service, session, rules: Rules, concurrency: int, recent: RecentIds):
+    def __init__(self, service: Service, session, rules: Rules, concurrency: int, rows_per_batch: int,
+                 recent: RecentIds):
         self.service = service
         self.session = session
         self.rules = rules
         self.concurrency = concurrency
+        self.rows_per_batch = rows_per_batch
         self.recent = recent
         self.insert = session.prepare(INSERT)
         self.insert.is_idempotent = True  # the driver may retry it on a timeout
@@ -68,28 +70,58 @@ class Writer:
         return good, dead
 
     def __call__(self, records) -> list:
-        from cassandra import InvalidRequest
-        from cassandra.concurrent import execute_concurrent_with_args
-
         good, dead = self.sort(records)
-        if good:
-            rows = [(t.symbol, t.day, t.trade_time, t.id, t.price, t.currency, t.volume, t.source) for t, _ in good]
-            results = execute_concurrent_with_args(self.session, self.insert, rows,
-                                                   concurrency=self.concurrency, raise_on_first_error=False)
-            failed = [(index, result) for index, (ok, result) in enumerate(results) if not ok]
-            # a timeout or an unavailable node is worth a retry; an invalid request is not
-            transient = [result for _, result in failed if not isinstance(result, InvalidRequest)]
-            if transient:
-                raise BatchFailed(f"{len(failed)} of {len(rows)} inserts failed, e.g. {transient[0]!r}")
-            refused = {index: result for index, result in failed}
-            for index, (tick, position) in enumerate(good):
-                if index in refused:
-                    message = next(m for m in records if (m.topic(), m.partition(), m.offset()) == position)
-                    dead.append(dead_letter(message, "rejected_by_store", str(refused[index])[:300]))
-                else:
-                    self.recent.remember(tick.id, position)
-            self.service.count("stored", len(good) - len(refused))
+        refused = self._write([(self._batch(members), members) for members in self._by_partition(good)])
+        # a batch Cassandra refused: its rows one at a time, so only the bad row is dead-lettered
+        refused = self._write([(self.insert.bind(self._row(tick)), [(tick, position)])
+                               for members, _ in refused for tick, position in members])
+        bad = {position: error for members, error in refused for _, position in members}
+        by_position = {(m.topic(), m.partition(), m.offset()): m for m in records}
+        for tick, position in good:
+            if position in bad:
+                dead.append(dead_letter(by_position[position], "rejected_by_store", str(bad[position])[:300]))
+            else:
+                self.recent.remember(tick.id, position)
+        self.service.count("stored", len(good) - len(bad))
         return dead
+
+    @staticmethod
+    def _row(tick) -> tuple:
+        return tick.symbol, tick.day, tick.trade_time, tick.id, tick.price, tick.currency, tick.volume, tick.source
+
+    def _by_partition(self, good: list) -> list[list]:
+        """The good ticks by Cassandra partition (symbol, day), in chunks of at most `rows_per_batch`."""
+        partitions: dict[tuple, list] = {}
+        for tick, position in good:
+            partitions.setdefault((tick.symbol, tick.day), []).append((tick, position))
+        return [members[first:first + self.rows_per_batch]
+                for members in partitions.values() for first in range(0, len(members), self.rows_per_batch)]
+
+    def _batch(self, members: list):
+        """One partition's rows as one unlogged batch: a single mutation on the replicas, so
+        it is atomic and needs no batch log, and the client pays one request for many rows."""
+        from cassandra.query import BatchStatement, BatchType
+        batch = BatchStatement(BatchType.UNLOGGED)
+        batch.is_idempotent = True
+        for tick, _ in members:
+            batch.add(self.insert, self._row(tick))
+        return batch
+
+    def _write(self, statements: list[tuple]) -> list[tuple]:
+        """Executes (statement, members) pairs, `concurrency` in flight; returns the pairs
+        Cassandra refused, with the error. A timeout or an unavailable node is worth a retry
+        of the whole batch (the upserts are idempotent): it raises BatchFailed."""
+        from cassandra import InvalidRequest
+        from cassandra.concurrent import execute_concurrent
+        results = execute_concurrent(self.session, [(statement, None) for statement, _ in statements],
+                                     concurrency=self.concurrency, raise_on_first_error=False)
+        refused, transient = [], []
+        for (_, members), (ok, result) in zip(statements, results):
+            if not ok:
+                (refused if isinstance(result, InvalidRequest) else transient).append((members, result))
+        if transient:
+            raise BatchFailed(f"{len(transient)} of {len(statements)} writes failed, e.g. {transient[0][1]!r}")
+        return refused
 
 
 def main() -> int:
@@ -109,7 +141,7 @@ def main() -> int:
                 if service.wait(5):
                     return service.finish(0)
         writer = Writer(service, session, Rules.from_settings(settings), settings.writer_concurrency,
-                        RecentIds(settings.writer_dedup_cache))
+                        settings.writer_rows_per_batch, RecentIds(settings.writer_dedup_cache))
         loop = ConsumeLoop(service, settings.writer_group, names.TICKS_TOPIC, settings.writer_batch, writer)
         code = loop.run()
     finally:

@@ -70,7 +70,7 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
 
     # (a) Cassandra: every known tick, once, as sent
     rows = wait_until(lambda: (found := stored_ticks(cassandra, [known])) and len(found) >= len(planned) and found,
-                      60, "the known ticks in Cassandra")
+                      60, "the known ticks in Cassandra", explain=writer.state)
     assert sorted((r.tick_id, int(r.trade_time.timestamp() * 1000), r.price, r.volume) for r in rows) == \
         sorted((tick_id, trade_time, price, volume) for tick_id, trade_time, price, volume in planned)
     stored_after = time.monotonic() - sent_at

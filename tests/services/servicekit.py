@@ -135,6 +135,9 @@ class ServiceProcess:
     def tail(self, count: int = 30) -> str:
         return "\n".join(self.log.read_text().splitlines()[-count:]) if self.log.exists() else ""
 
+    def state(self) -> str:
+        return f"{self.module}: health {self.health()}\n{self.tail()}"
+
     def stop_quietly(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.kill()
@@ -192,8 +195,9 @@ class Kafka:
         from confluent_kafka import TopicPartition
         ends = self.end_offsets(topic)
         consumer = self._consumer(group)
-        try:
-            consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in ends.items()], asynchronous=False)
+        try:  # retried: a fresh broker answers NOT_COORDINATOR while it loads __consumer_offsets
+            wait_until(lambda: consumer.commit(offsets=[TopicPartition(topic, p, o) for p, o in ends.items()],
+                                               asynchronous=False), 60, f"offsets committed for group {group}")
         finally:
             consumer.close()
         return ends
@@ -256,8 +260,9 @@ def stored_ticks(cassandra, symbols, days=None) -> list:
     return rows
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
-    """Poll until the predicate holds; while a backend is coming back it may raise."""
+def wait_until(predicate, timeout: float, what: str, interval: float = 0.5, explain=None):
+    """Poll until the predicate holds; while a backend is coming back it may raise.
+    On failure, explain() (the state of whoever should have made it hold) is told too."""
     deadline = time.monotonic() + timeout
     last_error = None
     while True:
@@ -268,7 +273,8 @@ def wait_until(predicate, timeout: float, what: str, interval: float = 0.5):
         except Exception as error:
             last_error = error
         if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s (last error: {last_error!r})")
+            state = f"\n{explain()}" if explain else ""
+            raise AssertionError(f"{what}: not within {timeout}s (last error: {last_error!r}){state}")
         time.sleep(interval)
 
 

@@ -7,8 +7,12 @@ import uuid
 
 import pytest
 
+from records import Record
 from servicekit import stored_ticks, unique_group, unique_symbols, wait_until
 from services.core.names import DEAD_LETTER_TOPIC, TICKS_TOPIC
+from services.core.service import Service
+from services.core.tick import Rules, Tick
+from services.storage_writer.app import RecentIds, Writer
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
 
@@ -173,3 +177,28 @@ def test_malformed_ticks_are_dead_lettered_counted_and_cost_no_valid_tick(servic
     assert counters["dead_lettered"] == len(expected)
     assert writer.health()["status"] == "running"
     assert writer.terminate() == 0
+
+
+def test_a_row_cassandra_refuses_is_dead_lettered_alone_and_the_rest_stored(backends, cassandra):
+    """The writer sends a partition's rows as one unlogged batch; when Cassandra refuses
+    the batch, its rows go again one at a time, so only the refused row is dead-lettered.
+    The refused row: an id longer than a clustering key may be (65535 bytes). The
+    contract's validation stops such ids, so the handler is fed past it."""
+    symbol, other = unique_symbols(2)
+    run = uuid.uuid4().hex[:8]
+    now = int(time.time() * 1000)
+    ticks = [Tick(f"synthetic-{run}-{n}", (symbol, other)[n % 2], 100.0 + n, "USD", now + n, n, "synthetic")
+             for n in range(8)]
+    ticks.insert(3, Tick("x" * 70_000, symbol, 100.0, "USD", now, 1, "synthetic"))
+    records = [Record(offset, tick.to_json().encode(), key=tick.symbol.encode()) for offset, tick in enumerate(ticks)]
+    service = Service("storage-writer", backends.settings, 0)
+    writer = Writer(service, cassandra, Rules(), concurrency=4, rows_per_batch=3, recent=RecentIds(100))
+    writer.sort = lambda batch: ([(tick, (r.topic(), r.partition(), r.offset())) for tick, r in zip(ticks, batch)],
+                                 [])
+
+    dead = writer(records)
+    assert [(letter.offset, letter.reason) for letter in dead] == [(3, "rejected_by_store")]
+    assert "65535" in dead[0].detail, dead[0].detail
+    stored = stored_ticks(cassandra, [symbol, other])
+    assert sorted(row.tick_id for row in stored) == sorted(tick.id for tick in ticks if tick.id.startswith("synth"))
+    assert service.snapshot()["stored"] == 8

@@ -1,38 +1,10 @@
 """The storage writer's sorting of a batch: good ticks, dead letters, duplicates
 (and redeliveries, which are not duplicates)."""
 import json
-import time
 
+from records import NOW, Record
 from services.core.tick import Rules
 from services.storage_writer.app import RecentIds, Writer
-
-NOW = int(time.time() * 1000)
-
-
-class Record:
-    """A consumed record as confluent-kafka hands it over (only what the writer reads)."""
-
-    def __init__(self, offset, value, key=b"AAPL", partition=0, topic="stock-ticks", timestamp=NOW):
-        self._offset, self._value, self._key = offset, value, key
-        self._partition, self._topic, self._timestamp = partition, topic, timestamp
-
-    def offset(self):
-        return self._offset
-
-    def partition(self):
-        return self._partition
-
-    def topic(self):
-        return self._topic
-
-    def key(self):
-        return self._key
-
-    def value(self):
-        return self._value
-
-    def timestamp(self):
-        return (1, self._timestamp)
 
 
 def tick(tick_id, symbol="AAPL", price=1.5):
