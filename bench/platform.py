@@ -44,6 +44,24 @@ def heavy_lock():
         yield
 
 
+@contextlib.contextmanager
+def paused_apps(backends: Backends, *apps: str):
+    """The platform's own instances of these pipeline apps stopped for the duration (the
+    one-node runtime's units, bigdata-app-<app>@<n>), started again after: what a bench
+    measures then does not share the node with copies of itself doing the same work."""
+    listed = backends.docker("systemctl", "list-units", "--state=active", "--plain", "--no-legend",
+                             *[f"bigdata-app-{app}@*.service" for app in apps]).stdout
+    units = [line.split()[0] for line in listed.splitlines() if line.strip()]
+    if units:
+        print(f"pausing the platform's {', '.join(units)} for the run", flush=True)
+        backends.docker("systemctl", "stop", *units)
+    try:
+        yield units
+    finally:
+        if units:
+            backends.docker("systemctl", "start", *units)
+
+
 def load() -> str:
     """The 1, 5 and 15 minute load averages (2 cores): other work shares the machine."""
     return "load " + " ".join(f"{value:.2f}" for value in os.getloadavg())

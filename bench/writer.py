@@ -12,6 +12,10 @@ stock-ticks (the service's contract), so the bench writes there; its symbols'
 Cassandra rows are deleted at the end, the Kafka records age out with the topic's
 retention.
 
+The platform's own storage writers and stream processor (the one-node runtime's
+apps, when `./bigdata up` started them) are stopped for the run and started again
+after it: they would store and analyse the same ticks on the same two cores.
+
 References, on the same records, in the same run:
 - Kafka's `org.apache.kafka.tools.ConsumerPerformance` reading the run's records
   (a group placed at the run's first offsets): how fast the input can be read;
@@ -176,7 +180,7 @@ def main() -> int:
     platform.kafka_home()
     symbols = bench_symbols()
     group = f"bench-writer-{uuid.uuid4().hex[:8]}"
-    with platform.heavy_lock():
+    with platform.heavy_lock(), platform.paused_apps(backends, "storage-writer", "stream-processor"):
         kafka = platform.Kafka(backends.settings)
         start_offsets = kafka.start_group_at_end(group, names.TICKS_TOPIC)
         try:

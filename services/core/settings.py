@@ -109,7 +109,7 @@ class Settings:
 
     # --- storage writer ----------------------------------------------------------
     writer_group: str = setting("BIGDATA_WRITER_GROUP", names.WRITER_GROUP, "the writer's Kafka consumer group")
-    writer_batch: int = setting("BIGDATA_WRITER_BATCH", 1000, "records per batch (one commit per batch)")
+    writer_batch: int = setting("BIGDATA_WRITER_BATCH", 5000, "records per batch (one commit per batch)")
     writer_concurrency: int = setting("BIGDATA_WRITER_CONCURRENCY", 64, "Cassandra writes in flight at most")
     writer_rows_per_batch: int = setting("BIGDATA_WRITER_ROWS_PER_BATCH", 100,
                                          "rows of one (symbol, day) partition per unlogged batch write")
