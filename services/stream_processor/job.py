@@ -60,22 +60,21 @@ def build(spark, settings: StreamSettings, rules: Rules):
     """The one streaming DataFrame: analytics records of every window and the dead letters,
     as rows (topic, key, value, headers) for Spark's Kafka sink.
 
-        Kafka -> fast path (SQL); the exact path (Python) where the fast path said no
-          -> ticks: watermark, deduplicated by id, a row per (tick, window length)
+        Kafka -> fast path (SQL) said yes ----------------------------+
+        Kafka -> fast path said no -> exact path (Python) said yes ---+-> ticks: watermark,
+             deduplicated by id, a row per (tick, window length)
              -> one aggregation per (symbol, window length, window)  -> analytics records
         Kafka -> fast path said no -> exact path said no              -> dead letters
 
-    Spark scans the batch's records once per branch; only the records the fast path
-    refused (normally none) reach Python with their bytes."""
+    Spark scans the batch's records once per branch (the fast path's regular expression
+    is cheap); only the records the fast path refused (normally none) reach Python."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import _parse_datatype_string
 
     check_type = _parse_datatype_string(plan.CHECK_TYPE)
     headers_type = check_type["headers"].dataType
 
-    def exact(fast_ok, value, key, topic, partition, offset, timestamp_ms, timestamp_type):
-        if fast_ok:  # the fast path took it: nothing to do (and nothing but the flag was sent)
-            return None
+    def exact(value, key, topic, partition, offset, timestamp_ms, timestamp_type):
         return plan.check(value, key, topic, partition, offset, timestamp_ms, timestamp_type, rules)
 
     # nondeterministic for the optimizer only: a filter on its result then stays above it,
@@ -84,20 +83,16 @@ def build(spark, settings: StreamSettings, rules: Rules):
     records = spark.readStream.format("kafka").options(**plan.source_options(settings)).load()
     for column, sql in plan.fast_path_sql(rules).items():
         records = records.withColumn(column, F.expr(sql))
-    fast, slow = F.col("fast_ok"), ~F.col("fast_ok")
+    checked = records.where(~F.col("fast_ok")).withColumn("c", exact_udf(
+        "value", "key", "topic", "partition", "offset", F.expr("unix_millis(timestamp)"), "timestampType"))
 
-    def checked(frame):
-        return frame.withColumn("c", exact_udf(
-            "fast_ok", F.when(slow, F.col("value")), F.when(slow, F.col("key")), "topic", "partition", "offset",
-            F.expr("unix_millis(timestamp)"), "timestampType"))
-
-    dead = (checked(records.where(slow)).where(~F.col("c.ok"))
+    dead = (checked.where(~F.col("c.ok"))
             .observe(plan.REJECTED_METRICS, *[F.count_if(F.col("c.reason") == r).alias(r) for r in REASONS])
             .select(F.lit(names.DEAD_LETTER_TOPIC).alias("topic"), "key", F.col("c.envelope").alias("value"),
                     F.col("c.headers").alias("headers")))
-    ticks = (checked(records).where(fast | F.coalesce(F.col("c.ok"), F.lit(False)))
-             .select(*[F.when(fast, F.col(name)).otherwise(F.col(f"c.{name}")).alias(name)
-                       for name in ("id", "symbol", "price", "trade_time", "volume")], "offset"))
+    tick_columns = ("id", "symbol", "price", "trade_time", "volume")
+    ticks = records.where("fast_ok").select(*tick_columns, "offset").unionByName(
+        checked.where("c.ok").select(*[F.col(f"c.{name}").alias(name) for name in tick_columns], "offset"))
 
     delay_ms = int(settings.stream_watermark_s * 1000)
     ticks = (ticks.withColumn("event_time", F.timestamp_millis("trade_time"))

@@ -5,10 +5,11 @@ progress, and the package executors import.
 
 How a tick is judged (the contract is services/core/tick.py's `validate()`):
 
-- the fast path, in Spark SQL (no Python per record): a record whose JSON is a
-  plain object with every field of the right type and every value inside the
-  contract's bounds is a tick. The checks are stricter than `validate()`'s, never
-  looser, so whatever passes them `validate()` accepts too, with the same values;
+- the fast path, in Spark SQL (no Python per record): a record written in the form
+  `encode()` writes (one regular expression: the fields in order, no white space,
+  nothing that needs JSON's escapes) with every value inside the contract's bounds
+  is a tick. The checks are stricter than `validate()`'s, never looser, so whatever
+  passes them `validate()` accepts too, with the same values;
 - the exact path, a Python UDF calling `validate()` itself, only on the records the
   fast path did not accept (normally none): a tick after all (e.g. a symbol with
   a trailing newline, which Python's `$` lets through), or a dead letter with
@@ -25,7 +26,8 @@ from pathlib import Path
 
 from services.core import names
 from services.core.deadletter import DeadLetter, envelope, headers
-from services.core.tick import FIELDS, MAX_PRICE, REASONS, SOURCES, Rejected, Rules, validate
+from services.core.tick import (ID_PATTERN, MAX_PRICE, REASONS, SOURCES, SYMBOL_PATTERN, Rejected, Rules,
+                                validate)
 
 SERVICE = "stream-processor"
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding services/
@@ -211,51 +213,48 @@ def _in(values) -> str:
     return ", ".join(_sql_string(v) for v in sorted(values))
 
 
+# The fast path takes a record only in the form encode() writes (every producer of this
+# project): the fields in that order, no white space, no escapes, numbers as JSON writes
+# them with bounded digits. Anything else, valid or not, goes to the exact path.
+_WORD = r"[A-Za-z0-9_.\-]{1,32}"                        # a currency or a source, checked by value below
+_NUMBER = r"-?(0|[1-9][0-9]{0,17})(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?"
+_INTEGER = r"(0|[1-9][0-9]{0,17})"                      # < 10^18: fits a bigint; a negative one: exact path
+CANONICAL = ("^\\{" + ",".join([
+    f'"id":"{ID_PATTERN.pattern[1:-1]}"', f'"symbol":"{SYMBOL_PATTERN.pattern[1:-1]}"', f'"price":{_NUMBER}',
+    f'"currency":"{_WORD}"', f'"trade_time":{_INTEGER}', f'"volume":{_INTEGER}', f'"source":"{_WORD}"',
+]) + "\\}\\z")
+TICK_SCHEMA = "id STRING, symbol STRING, price DOUBLE, currency STRING, trade_time BIGINT, volume BIGINT, " \
+              "source STRING"
+
+
 def fast_path_sql(rules: Rules) -> dict[str, str]:
     """Column name -> Spark SQL expression, evaluated in this order; `fast_ok` says the
-    record is a tick by checks at least as strict as validate()'s. Regexes end with
-    \\z (Java's $ would let a trailing line break through, where validate() looks with
-    Python's, which lets only a \\n through: such records take the exact path)."""
-    def typed(name: str) -> str:
-        return f"schema_of_variant(variant_get(j, '$.{name}'))"
+    record is a tick by checks at least as strict as validate()'s: one regular
+    expression over the text (CANONICAL: nothing in it needs JSON's escapes, so the
+    text's values are the values), then the JSON parsed to the tick's types and the
+    contract's bounds. Everything is ASCII, so the bytes are valid UTF-8; \\z ends the
+    match at the very end (Java's $ would let a trailing line break through)."""
+    def quoted(sql_regex: str) -> str:
+        return "'" + sql_regex.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    def field(name: str, kind: str) -> str:
-        return f"try_variant_get(j, '$.{name}', '{kind}')"
+    def column(name: str) -> str:
+        return f"CASE WHEN canonical THEN t.{name} END"
 
-    string_fields = [f for f in FIELDS if f not in ("price", "trade_time", "volume")]
-    types_ok = " AND ".join([f"{typed(f)} = 'STRING'" for f in string_fields]
-                            + [f"{typed('trade_time')} = 'BIGINT'", f"{typed('volume')} = 'BIGINT'",
-                               f"({typed('price')} IN ('BIGINT', 'DOUBLE') OR {typed('price')} LIKE 'DECIMAL(%')"])
     return {
-        # the JSON, when the value is plain UTF-8 of an acceptable size and exactly one JSON
-        # value: parse_json stops after the first value and ignores what follows (`{..}x`,
-        # `{..}{..}`), so the text is parsed inside an array and as an object's member too,
-        # which both fail on anything after the value (and only then)
-        "text": f"CASE WHEN value IS NOT NULL AND octet_length(value) <= {int(rules.max_bytes)} "
-                f"AND is_valid_utf8(value) THEN CAST(value AS STRING) END",
-        "j": "CASE WHEN try_parse_json('[' || text || ']') IS NOT NULL "
-             "THEN variant_get(try_parse_json('{\"v\":' || text || '}'), '$.v') END",
-        "types_ok": f"coalesce(schema_of_variant(j) LIKE 'OBJECT<%' AND {types_ok}, false)",
-        "id": f"CASE WHEN types_ok THEN {field('id', 'string')} END",
-        "symbol": f"CASE WHEN types_ok THEN {field('symbol', 'string')} END",
-        "price": f"CASE WHEN types_ok THEN {field('price', 'double')} END",
-        "trade_time": f"CASE WHEN types_ok THEN {field('trade_time', 'bigint')} END",
-        "volume": f"CASE WHEN types_ok THEN {field('volume', 'bigint')} END",
-        "currency": f"CASE WHEN types_ok THEN {field('currency', 'string')} END",
-        "source": f"CASE WHEN types_ok THEN {field('source', 'string')} END",
+        "canonical": f"coalesce(octet_length(value) <= {int(rules.max_bytes)} "
+                     f"AND CAST(value AS STRING) RLIKE {quoted(CANONICAL)}, false)",
+        "t": f"CASE WHEN canonical THEN from_json(CAST(value AS STRING), '{TICK_SCHEMA}') END",
+        **{name: column(name) for name in ("id", "symbol", "price", "trade_time", "volume", "currency", "source")},
         "reference_ms": "CASE WHEN timestampType >= 0 AND unix_millis(timestamp) > 0 THEN unix_millis(timestamp) END",
         "fast_ok": "coalesce(" + " AND ".join([
-            "types_ok",
-            r"id RLIKE '^[A-Za-z0-9._:\\-]{1,128}\\z'",
-            r"symbol RLIKE '^[A-Z0-9][A-Z0-9.\\-^=]{0,15}\\z'",
-            f"NOT isnan(price) AND price > 0 AND price < {MAX_PRICE!r}",
-            "volume >= 0",
+            "canonical",
+            f"price > 0 AND price < {MAX_PRICE!r}",
             f"currency IN ({_in(rules.currencies)})",
             f"source IN ({_in(SOURCES)})",
             "reference_ms IS NOT NULL",
             f"trade_time <= reference_ms + {int(rules.max_future_ms)}",
             f"trade_time >= reference_ms - {int(rules.max_past_ms)}",
-            "(key IS NULL OR (is_valid_utf8(key) AND CAST(key AS STRING) = symbol))",
+            "(key IS NULL OR key = CAST(symbol AS BINARY))",
         ]) + ", false)",
     }
 

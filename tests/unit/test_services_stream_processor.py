@@ -3,6 +3,7 @@ real Spark cluster): settings, the exact check of a record and its dead letter, 
 and Spark options, the shipped package, progress as counters, and the process's exits."""
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -13,7 +14,7 @@ import pytest
 from services.core import names
 from services.core.deadletter import envelope as core_envelope, original_of
 from services.core.settings import SettingError
-from services.core.tick import REASONS, Rejected, Rules, validate
+from services.core.tick import REASONS, Rejected, Rules, encode, validate
 from services.stream_processor import plan
 from services.stream_processor.settings import StreamSettings, describe, window_ms
 
@@ -125,10 +126,22 @@ def test_the_key_must_be_the_symbol_and_a_missing_timestamp_means_now():
 
 def test_the_fast_path_sql_quotes_what_comes_from_settings():
     sql = plan.fast_path_sql(Rules(max_bytes=512, currencies=frozenset({"USD", "X'Y"})))
-    assert "octet_length(value) <= 512" in sql["text"]
+    assert "octet_length(value) <= 512" in sql["canonical"]
     assert "currency IN ('USD', 'X\\'Y')" in sql["fast_ok"]
-    assert r"\\z'" in sql["fast_ok"], "patterns end at the very end (\\z), not before a line break ($)"
+    assert r"\\z'" in sql["canonical"], "the pattern ends at the very end (\\z), not before a line break ($)"
     assert list(sql)[-1] == "fast_ok" and set(REASONS) >= {"not_json", "key_mismatch"}
+
+
+def test_the_fast_paths_pattern_takes_what_the_producer_writes_and_nothing_that_needs_json_escapes():
+    pattern = re.compile(plan.CANONICAL.replace(r"\z", r"\Z"))  # Java's \z is Python's \Z
+    written = encode("synthetic-run-1", "BRK.A", 101.25, "USD", 1_790_000_000_000, 100, "synthetic")
+    assert pattern.match(written)
+    assert pattern.match(encode("i", "X", 1e-05, "EUR", 0, 0, "replay"))
+    assert not pattern.match(json.dumps(json.loads(written)))  # white space: the exact path decides
+    assert not pattern.match(written.replace("BRK.A", "BRK\\u002eA"))  # an escape
+    assert not pattern.match(written + "\n") and not pattern.match(written + written)
+    assert not pattern.match(written.replace('"volume":100', '"volume":-1'))
+    assert not pattern.match(written.replace('"volume":100', '"volume":' + "9" * 19))  # beyond a bigint
 
 
 # --- Kafka and Spark -------------------------------------------------------------------------
