@@ -21,8 +21,14 @@ from pyinfra.api.exceptions import InventoryError
 # that run as containers on this machine.
 EXTRA_GROUPS = ("all", "local")
 
-# Keys pyinfra and its connectors read themselves; not ours to check.
-CONNECTOR_KEY_PREFIXES = ("ssh_", "docker_", "vagrant_", "winrm_", "_")
+
+
+def _connector_keys() -> frozenset[str]:
+    """The host data keys pyinfra's connectors read themselves (ssh_user, docker_identifier,
+    ...): not ours to check. pyinfra's own arguments (_sudo, ...) start with "_"."""
+    from pyinfra.api.connectors import get_all_connectors
+    return frozenset(key for connector in get_all_connectors().values()
+                     for key in (getattr(connector, "data_meta", None) or {}))
 
 
 class ComponentSettings(BaseModel):
@@ -141,10 +147,11 @@ def collect(inventory_file: str, groups: dict[str, Any]) -> list[HostSettings]:
 def _check_host(host: HostSettings, models: list[type[ComponentSettings]],
                 group_sizes: dict[str, int]) -> list[str]:
     known = {key for model in models for key in model.model_fields}
+    connector_keys = _connector_keys()
     problems = [
         f"{host.sources[key]}: {key}: unknown setting (not a setting of any deploy; a typo?)"
         for key in host.values
-        if key not in known and not key.startswith(CONNECTOR_KEY_PREFIXES) and key != "address"
+        if key not in known and key not in connector_keys and not key.startswith("_") and key != "address"
     ]
     ports: dict[int, tuple[str, str]] = {}  # port -> (key, where its value came from)
     for model in models:

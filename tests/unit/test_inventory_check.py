@@ -51,6 +51,16 @@ def test_unknown_key_is_named(tmp_path):
         check_inventory(str(inventory), {"local": ["@docker/x"]})
 
 
+def test_a_misspelled_setting_with_a_connectors_prefix_is_named_and_the_connectors_own_keys_pass(tmp_path):
+    inventory = make_inventory(tmp_path, all_data="docker_packge = 'docker-ce'\n")
+    with pytest.raises(InventoryError, match=r"group_data/all\.py: docker_packge: unknown setting"):
+        check_inventory(str(inventory), {"local": ["@docker/x"]})
+    (tmp_path / "ok").mkdir()
+    inventory = make_inventory(tmp_path / "ok", host_data="'docker_identifier': 'x', 'ssh_user': 'debian'")
+    assert check_inventory(str(inventory), {"local": [("@docker/x", {"docker_identifier": "x",
+                                                                      "ssh_user": "debian"})]})
+
+
 def test_host_data_overrides_group_data(tmp_path):
     inventory = make_inventory(tmp_path, all_data="vm_swappiness = 10\n")
     (host,) = check_inventory(str(inventory), {"local": [("@docker/x", {"vm_swappiness": 5})]})
