@@ -64,8 +64,9 @@ def test_windows_match_an_independent_calculation_and_bad_records_are_dead_lette
         + b', "price": 102.5}',                                                           # last one counts
         json.dumps({"id": f"synthetic-{run}-utf16", "symbol": odd, "price": 103.5, "currency": "USD",
                     "trade_time": base + 30, "volume": 100, "source": "synthetic"}).encode("utf-16"),
+        json.dumps(json.loads(tick_value(odd, f"synthetic-{run}-spaced", 104.5, base + 40, 100))).encode(),
     ]
-    for value, price, offset in zip(exotic, (101.5, 102.5, 103.5), (10, 20, 30)):
+    for value, price, offset in zip(exotic, (101.5, 102.5, 103.5, 104.5), (10, 20, 30, 40)):
         records.append((odd.encode(), value))
         planned.append((len(records) - 1, odd, base + offset, price, 100))
     # a tick sent twice (the same id): counts once
@@ -92,6 +93,11 @@ def test_windows_match_an_independent_calculation_and_bad_records_are_dead_lette
         json.dumps({**good, "trade_time": now // 1000}).encode(),
         json.dumps({**good, "padding": "x" * 4000}).encode(),
         records[0][1] + b"x", records[0][1] + records[0][1], records[0][1] + b"}",  # trailing content
+        # in the producer's own form, so past the fast path's pattern, but out of the contract's bounds
+        tick_value(odd, f"synthetic-{run}-b1", -5.0, now, 100), tick_value(odd, f"synthetic-{run}-b2", 2e9, now, 100),
+        tick_value(odd, f"synthetic-{run}-b3", 1.5, now, 100, currency="XYZ"),
+        tick_value(odd, f"synthetic-{run}-b4", 1.5, now, 100, source="rumour"),
+        tick_value(odd, f"synthetic-{run}-b5", 1.5, now + 3_600_000, 100),
     ]
     rules = Rules.from_settings(kafka.settings)
     bad = {}
