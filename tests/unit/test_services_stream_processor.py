@@ -144,6 +144,16 @@ def test_the_fast_paths_pattern_takes_what_the_producer_writes_and_nothing_that_
     assert not pattern.match(written.replace('"volume":100', '"volume":' + "9" * 19))  # beyond a bigint
 
 
+def test_the_fast_path_finds_each_value_at_its_place_in_the_producers_form():
+    written = encode("synthetic-run-1", "BRK.A", 101.25, "USD", 1_790_000_000_000, 100, "synthetic")
+    parts = written.split('"')  # what Spark's split_part(text, '"', n) sees, 1-based
+    found = {name: parts[place - 1] for name, place in plan._PLACES.items()}
+    assert {name: found[name].strip(":,") for name in ("price", "trade_time", "volume")} == \
+        {"price": "101.25", "trade_time": "1790000000000", "volume": "100"}
+    assert (found["id"], found["symbol"], found["currency"], found["source"]) == \
+        ("synthetic-run-1", "BRK.A", "USD", "synthetic")
+
+
 # --- Kafka and Spark -------------------------------------------------------------------------
 
 def test_kafka_options_authenticate_as_the_pipeline_user_with_the_group_prefix():
