@@ -53,14 +53,16 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
                         BIGDATA_PRODUCER_RUN_ID=f"e2e{run}")
     producer.wait_running()
 
-    # the known ticks: 60 over the last 3 seconds of trade time (the job's watermark follows
+    # the known ticks (ids of their own: the producer's are synthetic-e2e<run>-<n>, so "-known-"
+    # keeps the writer from taking either for a duplicate of the other):
+    # 60 over the last 3 seconds of trade time (the job's watermark follows
     # the producer's ticks, stamped now: these are well within it); ties, a volume-0 one
     rng = random.Random(5)
     now = int(time.time() * 1000)
     planned = []
     for n in range(60):
         trade_time = now - 3000 + n * 50 - (50 if n % 13 == 0 and n else 0)  # some share a trade time
-        planned.append((f"synthetic-e2e{run}-{n}", trade_time, round(200 + rng.uniform(-1, 1), 2),
+        planned.append((f"synthetic-e2e{run}-known-{n}", trade_time, round(200 + rng.uniform(-1, 1), 2),
                         0 if n == 7 else rng.choice([100, 200, 300, 41])))
     positions = kafka.send(TICKS_TOPIC, [(known.encode(), tick_value(known, tick_id, price, trade_time, volume))
                                          for tick_id, trade_time, price, volume in planned])
