@@ -18,7 +18,8 @@ process, take the same measure on the same records earlier in the path:
 
 The platform's own stream processor and Redis publisher (the one-node runtime's
 apps) are stopped for the run, as the bench runs its own; its storage writers
-keep storing the ticks, as in the pipeline. After --warmup seconds (Spark's first batches, JIT), --duration seconds are kept.
+keep storing the ticks, as in the pipeline. After --warmup seconds (Spark's first
+batches, JIT), --duration seconds are kept.
 Targets: p50 <= 0.5 s and p99 <= 1.5 s at the browser. Takes the heavy-work lock itself.
 """
 from __future__ import annotations

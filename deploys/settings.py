@@ -9,6 +9,7 @@ A broken value fails naming the key and the file it came from:
 from __future__ import annotations
 
 import ast
+import functools
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from pyinfra.api.exceptions import InventoryError
 EXTRA_GROUPS = ("all", "local")
 
 
-
+@functools.cache
 def _connector_keys() -> frozenset[str]:
     """The host data keys pyinfra's connectors read themselves (ssh_user, docker_identifier,
     ...): not ours to check. pyinfra's own arguments (_sudo, ...) start with "_"."""

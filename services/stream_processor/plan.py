@@ -237,9 +237,6 @@ def fast_path_sql(rules: Rules) -> dict[str, str]:
     UTF-8; \\z ends the match at the very end (Java's $ would let a trailing line
     break through). The values are only read where `fast_ok` holds; elsewhere they
     are whatever the text has at those places (hence try_cast)."""
-    def quoted(sql_regex: str) -> str:
-        return "'" + sql_regex.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
     def value(name: str) -> str:
         return f"split_part(CAST(value AS STRING), '\"', {_PLACES[name]})"
 
@@ -253,7 +250,7 @@ def fast_path_sql(rules: Rules) -> dict[str, str]:
         "reference_ms": "CASE WHEN timestampType >= 0 AND unix_millis(timestamp) > 0 THEN unix_millis(timestamp) END",
         "fast_ok": "coalesce(" + " AND ".join([
             f"octet_length(value) <= {int(rules.max_bytes)}",
-            f"CAST(value AS STRING) RLIKE {quoted(CANONICAL)}",
+            f"CAST(value AS STRING) RLIKE {_sql_string(CANONICAL)}",
             f"price > 0 AND price < {MAX_PRICE!r}",
             f"currency IN ({_in(rules.currencies)})",
             f"source IN ({_in(SOURCES)})",
