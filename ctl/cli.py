@@ -1,21 +1,30 @@
 """./bigdata: the one command line a newcomer needs.
 
-    ./bigdata up         the platform and the pipeline on one local node ("bigdata"); prints the dashboard URL
-    ./bigdata status     each component's and pipeline app's state on that node
-    ./bigdata logs C     the journal of component or app C (kafka, cassandra, ..., producer, dashboard, ...)
-    ./bigdata provision  deploy the platform and the pipeline to the node again (the Vagrantfile runs it)
-    ./bigdata down       remove the node and everything `up` made
-    ./bigdata test       install what is missing, build images and the mirror, run every test
-    ./bigdata images     build the base, host and service images (only what changed)
-    ./bigdata mirror     build the offline artifact mirror (Kafka, Cassandra, Spark)
+    ./bigdata up           the platform and the pipeline on one local node ("bigdata"); prints the dashboard URL
+    ./bigdata status       what each component and pipeline app of that node really answers
+    ./bigdata logs [-f] C  the journal of component or app C (kafka, cassandra, ..., producer, dashboard, ...)
+    ./bigdata provision    deploy the platform and the pipeline to the node again (the Vagrantfile runs it)
+    ./bigdata down         remove the node and everything `up` made
+    ./bigdata test         install what is missing, build images and the mirror, run every test
+    ./bigdata images       build the base, host and service images (only what changed)
+    ./bigdata mirror       build the offline artifact mirror (Kafka, Cassandra, Spark)
+
+The command line is parsed (and --help answered) by the system's python3 before any
+environment is made: this module imports nothing outside the standard library at its top.
 """
 import argparse
+import os
 import subprocess
 import sys
 import time
 
 from ctl import ROOT
-from ctl.console import say
+from ctl.console import EXIT_CODES_HELP, Exit, Refusal, say
+
+# Set by ./bigdata for its first, environment-less pass: parse and answer --help (exit 0) or
+# refuse the command line (exit 2); a command line to run exits ARGS_OK, and ./bigdata goes on.
+ARGS_ONLY_ENV = "BIGDATA_ARGS_ONLY"
+ARGS_OK = 100
 
 
 def prepare(*, mirror: bool = True) -> None:
@@ -43,41 +52,51 @@ def test(pytest_args: list[str]) -> int:
     return code
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="./bigdata", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    test_parser = sub.add_parser("test", help="install what is missing and run every test (pytest args may follow)")
-    test_parser.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    sub.add_parser("up", help="the platform and the pipeline on one local node; prints the dashboard URL")
-    sub.add_parser("provision", help="deploy the platform and the pipeline to the local node (or, with "
-                                     "BIGDATA_CONNECTOR=vagrant, the Vagrant machine)")
-    sub.add_parser("status", help="each component's and pipeline app's state on the local node")
-    logs_parser = sub.add_parser("logs", help="the journal of one component or app on the local node")
-    logs_parser.add_argument("component")
-    sub.add_parser("down", help="remove the local node and everything `up` made")
-    sub.add_parser("images", help="build the base, host and service images (only what changed)")
-    sub.add_parser("mirror", help="build the offline artifact mirror (only what changed)")
-    sub.add_parser("prereqs", help="install what the control machine lacks (Docker engine, build tools)")
-    args = parser.parse_args(argv)
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="./bigdata", description=__doc__.split("\n\nThe command line")[0],
+                                  epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, epilog=EXIT_CODES_HELP,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    command("up", "the platform and the pipeline on one local node; prints the dashboard URL")
+    command("provision", "deploy the platform and the pipeline to the local node (or, with "
+                         "BIGDATA_CONNECTOR=vagrant, the Vagrant machine)")
+    command("status", "what each component and app of the local node really answers; exit 1 naming "
+                      "whatever is not healthy")
+    logs = command("logs", "the journal of one component or app on the local node")
+    logs.add_argument("component", help="a component (zookeeper, kafka, cassandra, redis, spark-master, "
+                                        "spark-worker) or an app (producer, dashboard, ...)")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines, as journalctl -f")
+    logs.add_argument("-n", "--lines", type=int, default=200, help="how many of the last lines (default 200)")
+    command("down", "remove the local node and everything `up` made")
+    tests = command("test", "install what is missing and run every test (pytest arguments may follow)")
+    tests.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest, e.g. tests/unit -x")
+    command("images", "build the base, host and service images (only what changed)")
+    command("mirror", "build the offline artifact mirror (only what changed)")
+    command("prereqs", "install what the control machine lacks (Docker engine, build tools)")
+    return top
+
+
+def run_command(args: argparse.Namespace) -> int:
     if args.command == "test":
         return test(args.pytest_args)
     if args.command in ("up", "provision", "status", "logs", "down"):
         from ctl import local
         if args.command == "up":
-            prepare()
-            local.up()
-        elif args.command == "provision":
+            return local.up(prepare)
+        if args.command == "provision":
             prepare()
             local.provision()
         elif args.command == "status":
             return local.status()
         elif args.command == "logs":
-            return local.logs(args.component)
+            return local.logs(args.component, follow=args.follow, lines=args.lines)
         else:
             local.down()
-        return 0
+        return Exit.OK
     if args.command == "images":
         prepare(mirror=False)
         from ctl import images
@@ -91,4 +110,22 @@ def main(argv=None) -> int:
         from ctl import prereqs
         prereqs.ensure_docker()
         prereqs.ensure_build_tools()
-    return 0
+    return Exit.OK
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)  # exits 2 (Exit.USAGE) on an unknown command, 0 after --help
+    if os.environ.get(ARGS_ONLY_ENV):
+        return ARGS_OK
+    from pyinfra.api.exceptions import InventoryError
+    try:
+        return int(run_command(args))
+    except Refusal as refusal:  # already said, in one line
+        return int(refusal.code)
+    except InventoryError as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return Exit.SETTINGS
+    except KeyboardInterrupt:
+        print("\nerror: interrupted; what was started is left as it was (`./bigdata status` shows it)",
+              file=sys.stderr, flush=True)
+        return Exit.INTERRUPTED

@@ -14,6 +14,7 @@ from ctl.console import fail, run
 
 OWNER_LABEL = "io.bigdata.owner"  # "rig:<pid>" for test runs, "up" for ./bigdata up
 PREFIX_ENV = "BIGDATA_LOCAL_PREFIX"
+LOCAL_NODE = "bigdata"  # the one-node platform's host (inventories/bigdata.py, ./bigdata up)
 
 # What a container needs to run systemd as PID 1 here; shared with the Vagrantfile.
 SYSTEMD_FLAGS = [line for line in (ROOT / "images/host/docker-run.flags").read_text().splitlines()

@@ -20,7 +20,7 @@ import tomllib
 from pathlib import Path
 
 from ctl import CACHE, ROOT, RUN
-from ctl.console import fail, run, say, step
+from ctl.console import Progress, fail, run, say, step
 
 SUITE = "bookworm"
 BASE_REPO = "bigdata/base"
@@ -201,10 +201,20 @@ def _build(image: str, target: str, context: Path, **build_args: str) -> None:
     failing step's output."""
     args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
     with step(f"building the {target} image {image}"):
-        result = subprocess.run(["docker", "build", "--force-rm", "--target", target, *args, "-t", image,
-                                 str(context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if result.returncode:
-            tail = "\n".join(result.stdout.strip().splitlines()[-40:])
+        progress = Progress(f"building {image}")
+        output = []
+        with subprocess.Popen(["docker", "build", "--force-rm", "--target", target, *args, "-t", image,
+                               str(context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as build:
+            for line in build.stdout:
+                output.append(line)
+                # "Step 3/9 : RUN ..." (the classic builder) or "#7 [pipeline 3/9] RUN ..." (BuildKit)
+                found = re.match(r"Step (\d+/\d+) : (.*)", line) or re.match(r"#\d+ \[[\w-]+ (\d+/\d+)\] (.*)", line)
+                if found:
+                    progress.update(found[2].strip()[:100], found[1], part=target)
+                progress.tick()
+        progress.close()
+        if build.returncode:
+            tail = "\n".join("".join(output).strip().splitlines()[-40:])
             fail(f"building the image {image} (target {target} of {PIPELINE_RECIPE.relative_to(ROOT)}/Dockerfile) "
                  f"failed; the end of its output:\n{tail}")
 

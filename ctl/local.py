@@ -11,10 +11,11 @@ import subprocess
 import time
 import urllib.request
 
-from ctl import hosts, images, prereqs
-from ctl.console import fail, run, say, step
-from ctl.provision import LOGS, containers_of, run_deploy
-from deploys import secrets
+from ctl import ROOT, health, hosts, images, prereqs
+from ctl.console import Exit, Progress, fail, run, say, step
+from ctl.provision import LOGS, load_inventory, run_deploy
+from deploys import cassandra, kafka, redis, secrets, spark, zookeeper
+from deploys.settings import collect, inventory_groups
 from marathon.apps import SERVICES
 
 INVENTORY = "inventories/bigdata.py"
@@ -38,14 +39,14 @@ DASHBOARD_PORT_ENV = "BIGDATA_DASHBOARD_PORT"
 
 
 def node() -> str:
-    (name,) = containers_of(INVENTORY, PREFIX)
-    return name
+    """The node's container (the inventory's one host; known without reading its secrets)."""
+    return f"{PREFIX}{hosts.LOCAL_NODE}"
 
 
 def dashboard_port() -> int:
     value = os.environ.get(DASHBOARD_PORT_ENV) or str(DASHBOARD_NODE_PORT)
     if not value.isdigit() or not 0 < int(value) < 65536:
-        fail(f"{DASHBOARD_PORT_ENV}={value!r} is not a port number: give one between 1 and 65535")
+        fail(f"{DASHBOARD_PORT_ENV}={value!r} is not a port number: give one between 1 and 65535", Exit.SETTINGS)
     return int(value)
 
 
@@ -53,23 +54,23 @@ def preflight() -> None:
     """Stop early, saying what to do, when this machine cannot hold the platform."""
     if not prereqs.docker_answers():
         fail(prereqs.docker_permission_problem() or "the Docker engine does not answer: `./bigdata prereqs` "
-             f"starts it (its log: {prereqs.DOCKERD_LOG}, or `journalctl -u docker`)")
+             f"starts it (its log: {prereqs.DOCKERD_LOG}, or `journalctl -u docker`)", Exit.PREREQUISITE)
     running = _running(node())
     available = _meminfo_gib("MemAvailable")
     if available < MIN_MEMORY_GIB and not running:
         fail(f"only {available:.1f} GiB of memory is available; the platform needs {MIN_MEMORY_GIB} GiB: "
-             f"stop other workloads or use a bigger machine")
+             f"stop other workloads or use a bigger machine", Exit.MACHINE)
     docker_root = _docker_root()
     free = _disk_free_gib(docker_root)
     if free < MIN_DISK_GIB:
         fail(f"only {free:.1f} GiB free under {docker_root}; the platform needs {MIN_DISK_GIB} GiB: "
              f"free some space (`docker system prune` removes unused images and containers) or move "
-             f"Docker's data root to a bigger disk")
+             f"Docker's data root to a bigger disk", Exit.MACHINE)
     port = dashboard_port()
     if not running and _port_busy(port):  # a running node holds the port itself
         fail(f"port {port}, where the dashboard is to be published, is in use by {_port_holder(port)}: "
              f"stop that, or publish the dashboard on another port, e.g. "
-             f"`{DASHBOARD_PORT_ENV}={_free_port_after(port)} ./bigdata up`")
+             f"`{DASHBOARD_PORT_ENV}={_free_port_after(port)} ./bigdata up`", Exit.MACHINE)
 
 
 def ensure_secrets() -> None:
@@ -85,9 +86,13 @@ def ensure_secrets() -> None:
     say(f"generated {', '.join(missing)} into {path} (mode 0600, untracked)")
 
 
-def up() -> None:
+def up(prepare) -> int:
+    """The node, the platform and the pipeline; the dashboard's URL. `prepare` makes
+    this machine ready (images, mirror) once the checks have passed."""
+    ensure_secrets()  # first: everything after reads the inventory, which needs them
+    prereqs.ensure_docker()
     preflight()
-    ensure_secrets()
+    prepare()
     name = node()
     if not _running(name):
         if _exists(name):
@@ -98,34 +103,36 @@ def up() -> None:
                 hosts.start([name], image=images.host_image(), network=NETWORK, owner=OWNER,
                             publish=[f"{dashboard_port()}:{DASHBOARD_NODE_PORT}"])
     provision()
-    status()
+    return status()
 
 
 def provision() -> None:
     """The platform's deploy, then the pipeline's images and apps, then the dashboard seen from
     this machine: what `up` runs on its node and the Vagrantfile on its machine (with
     BIGDATA_CONNECTOR=vagrant). BIGDATA_COMPONENTS limits the platform deploy and skips the apps."""
-    with step(f"deploying the platform (log: {LOGS / f'{PREFIX}up.log'})"):
-        _deploy("deploys/site.py", f"{PREFIX}up")
+    _deploy("deploys/site.py", f"{PREFIX}up", "deploying the platform")
     if os.environ.get("BIGDATA_COMPONENTS"):
         say("BIGDATA_COMPONENTS is set: the pipeline's apps are left as they are")
         return
     tags = images.pipeline_images()
-    with step(f"starting the pipeline's apps (log: {LOGS / f'{PREFIX}up-pipeline.log'})"):
-        _deploy("deploys/pipeline.py", f"{PREFIX}up-pipeline", pipeline_image_tags=json.dumps(tags))
+    _deploy("deploys/pipeline.py", f"{PREFIX}up-pipeline", "starting the pipeline's apps",
+            pipeline_image_tags=json.dumps(tags))
     url = dashboard_url()
     with step(f"waiting for the dashboard at {url}"):
         deadline = time.monotonic() + 120
         while not _answers(f"{url}health"):
             if time.monotonic() > deadline:
-                fail(f"the dashboard does not answer at {url}: `./bigdata logs dashboard` says why")
+                fail(f"the dashboard does not answer at {url}: `./bigdata logs dashboard` says why", Exit.FAILED)
             time.sleep(2)
 
 
-def _deploy(deploy: str, log_name: str, **data) -> None:
-    result = run_deploy(INVENTORY, deploy, prefix=PREFIX, data=data, log_name=log_name)
+def _deploy(deploy: str, log_name: str, what: str, **data) -> None:
+    log = LOGS / f"{log_name}.log"
+    with step(f"{what} (log: {log})"):
+        result = run_deploy(INVENTORY, deploy, prefix=PREFIX, data=data, log_name=log_name, progress=Progress(what))
     if result.returncode:
-        fail(f"{deploy} failed; the end of its log ({result.log}):\n{result.output[-3000:]}")
+        fail(f"{deploy} failed ({result.errors} operation(s) failed); the end of its log ({result.log}):\n"
+             f"{result.output[-3000:]}", Exit.FAILED)
     say(f"{deploy}: {result.changed} operation(s) changed something")
 
 
@@ -142,52 +149,54 @@ def _answers(url: str) -> bool:
 
 
 def status() -> int:
-    """One line per component and per pipeline app instance; non-zero when any is not running."""
+    """What each component and pipeline app really answers, a line each; exit 1 naming
+    whatever is not healthy, 7 when the node is not running."""
     name = node()
     if not _running(name):
         say(f"the {name} node is not running: `./bigdata up` starts it")
-        return 1
+        return Exit.NOT_UP
     address = hosts.ip_address(name)
     say(f"node {name} at {address}")
-    apps = _app_states(name)
-    states = {**{component: _unit_state(name, unit) for component, unit in UNITS.items()}, **apps}
-    for what, state in states.items():
-        print(f"    {what:<24} {state}")
+    checks = health.component_checks(node_settings(), name, address)
+    results = health.component_health(name, checks) + health.app_health(name, APPS)
+    for result in results:
+        print(f"    {result.what:<18} {'ok' if result.healthy else 'FAILING':<8} {result.detail}", flush=True)
     print(f"    Spark master UI: http://{address}:8080/")
     # the port the node publishes, whatever BIGDATA_DASHBOARD_PORT says now
     published = subprocess.run(["docker", "port", name, f"{DASHBOARD_NODE_PORT}/tcp"], capture_output=True,
                                text=True).stdout.split()
-    if apps and published:
+    if published:
         print(f"\n    the dashboard: http://localhost:{published[0].rsplit(':', 1)[1]}/\n")
-    return 0 if all(state == "active" for state in states.values()) else 1
+    failing = [result.what for result in results if not result.healthy]
+    if failing:
+        say(f"not healthy: {', '.join(failing)} (`./bigdata logs <name>` shows why)")
+        return Exit.UNHEALTHY
+    return Exit.OK
 
 
-def logs(what: str, lines: int = 200) -> int:
+def node_settings() -> dict:
+    """component -> its settings on the node, as the deploys read them from the inventory."""
+    namespace = load_inventory(INVENTORY, PREFIX)
+    (values,) = [h.values for h in collect(str(ROOT / INVENTORY), inventory_groups(namespace))]
+    return {component: package.Settings.from_values(values) for component, package in
+            (("zookeeper", zookeeper), ("kafka", kafka), ("cassandra", cassandra), ("redis", redis),
+             ("spark", spark))}
+
+
+def logs(what: str, follow: bool = False, lines: int = 200) -> int:
     """The journal of a component (its unit) or of a pipeline app (all its instances)."""
     if what in UNITS:
         units = ["-u", UNITS[what]]
     elif what in APPS:
         units = ["-u", f"{APP_UNIT_PREFIX}{what}@*"]
     else:
-        fail(f"unknown component {what!r}; one of: {', '.join([*UNITS, *APPS])}")
-    return subprocess.call(["docker", "exec", node(), "journalctl", *units, "-n", str(lines), "--no-pager"])
-
-
-def _unit_state(name: str, unit: str) -> str:
-    return subprocess.run(["docker", "exec", name, "systemctl", "is-active", unit],
-                          capture_output=True, text=True).stdout.strip()
-
-
-def _app_states(name: str) -> dict[str, str]:
-    """"<app> #<instance>" -> its unit's state, for the pipeline apps' units on the node."""
-    listing = subprocess.run(["docker", "exec", name, "systemctl", "list-units", "--all", "--plain",
-                              "--no-legend", f"{APP_UNIT_PREFIX}*"], capture_output=True, text=True).stdout
-    states = {}
-    for line in listing.splitlines():
-        unit, _load, active, *_ = line.split()
-        app, instance = unit.removeprefix(APP_UNIT_PREFIX).removesuffix(".service").split("@")
-        states[f"{app} #{instance}"] = active
-    return states
+        fail(f"unknown component or app {what!r}; one of: {', '.join([*UNITS, *APPS])}", Exit.USAGE)
+    name = node()
+    if not _running(name):
+        fail(f"the {name} node is not running: `./bigdata up` starts it", Exit.NOT_UP)
+    follow_args = ["--follow"] if follow else []
+    return subprocess.call(["docker", "exec", *(["-t"] if follow and os.isatty(1) else []), name, "journalctl",
+                            *units, "-n", str(lines), "--no-pager", *follow_args])
 
 
 def down() -> None:

@@ -50,7 +50,7 @@ from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
 
 from ctl import CACHE
-from ctl.console import fail, run, say, step
+from ctl.console import Exit, fail, run, say, step
 from deploys import versions
 from deploys.versions import artifact
 
@@ -275,7 +275,7 @@ def maven_resolve(coordinates: list[str], name: str) -> list[Dependency]:
     """Resolve `coordinates` with their runtime dependencies (compile + runtime
     scopes, no optional or provided ones) into Maven's local repository."""
     if not shutil.which("mvn"):
-        fail("Maven (mvn) is needed to build the artifact mirror; `./bigdata prereqs` installs it")
+        fail("Maven (mvn) is needed to build the artifact mirror; `./bigdata prereqs` installs it", Exit.PREREQUISITE)
     WORK.mkdir(parents=True, exist_ok=True)
     M2.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{name}-", dir=WORK) as tmp:

@@ -5,7 +5,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from ctl.console import fail, run, say, step
+from ctl.console import Exit, fail, run, say, step
 
 DOCKERD_LOG = Path("/var/log/bigdata-dockerd.log")
 DOCKER_SOCKET = Path("/var/run/docker.sock")
@@ -21,7 +21,8 @@ def apt_install(*packages: str) -> None:
     if not missing:
         return
     if os.geteuid() != 0:
-        fail(f"these Debian packages are needed: {' '.join(missing)}; run as root or install them first")
+        fail(f"these Debian packages are needed: {' '.join(missing)}; run as root or install them first",
+             Exit.PREREQUISITE)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     with step(f"installing Debian packages: {' '.join(missing)}"):
         if not _apt_updated:
@@ -48,7 +49,7 @@ def ensure_docker(timeout: float = 90) -> None:
         return
     problem = docker_permission_problem()
     if problem:  # the engine may well run: installing or starting it would not help
-        fail(problem)
+        fail(problem, Exit.PREREQUISITE)
     apt_install("docker.io")
     with step("starting the Docker engine"):
         if Path("/run/systemd/system").is_dir():
@@ -59,7 +60,7 @@ def ensure_docker(timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while not docker_answers():
             if time.monotonic() > deadline:
-                fail(f"the Docker engine did not answer within {timeout:.0f}s; see {DOCKERD_LOG}")
+                fail(f"the Docker engine did not answer within {timeout:.0f}s; see {DOCKERD_LOG}", Exit.PREREQUISITE)
             time.sleep(1)
     say("Docker engine is up")
 

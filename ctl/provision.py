@@ -1,15 +1,19 @@
-"""Run a pyinfra deploy against an inventory, keeping its full log and reading
-its result: how many operations changed something, on how many hosts."""
+"""Run a pyinfra deploy against an inventory, keeping its full log, showing its
+progress and reading its result (how many operations changed something) from
+pyinfra's own state callbacks (deploys/progress.py)."""
+import json
 import os
-import re
 import runpy
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from ctl import ROOT, RUN
+from ctl.console import Progress
 from ctl.hosts import PREFIX_ENV
+from deploys.progress import PROGRESS_ENV
 
 LOGS = RUN / "logs"
 
@@ -17,7 +21,7 @@ LOGS = RUN / "logs"
 @dataclass
 class DeployResult:
     returncode: int
-    changed: int  # operations that changed something (pyinfra's "Success" column)
+    changed: int  # operation runs (operation x host) that changed something
     errors: int
     log: Path
 
@@ -53,23 +57,64 @@ def containers_of(inventory: str, prefix: str = "") -> list[str]:
 
 def run_deploy(inventory: str, deploy: str = "deploys/site.py", *, prefix: str = "",
                extra_env: dict | None = None, data: dict | None = None, dry: bool = False,
-               log_name: str = "deploy") -> DeployResult:
-    """Run pyinfra; `data` overrides inventory values for this run (pyinfra's --data)."""
+               log_name: str = "deploy", progress: Progress | None = None) -> DeployResult:
+    """Run pyinfra; `data` overrides inventory values for this run (pyinfra's --data).
+
+    Its output goes to the log; its outcome comes from the deploy's progress events
+    (deploys/progress.py), which `progress`, if given, shows as they come."""
     LOGS.mkdir(parents=True, exist_ok=True)
-    log = LOGS / f"{log_name}.log"
-    env = {**os.environ, PREFIX_ENV: prefix, **(extra_env or {})}
+    log, events_file = LOGS / f"{log_name}.log", LOGS / f"{log_name}.events"
+    events_file.unlink(missing_ok=True)
+    env = {**os.environ, PREFIX_ENV: prefix, PROGRESS_ENV: str(events_file), **(extra_env or {})}
     overrides = [arg for key, value in (data or {}).items() for arg in ("--data", f"{key}={value}")]
     # --dry shows the plan (what would change); -y would skip that change detection
     command = [sys.executable, "-m", "pyinfra", inventory, deploy, *overrides] + (["--dry"] if dry else ["-y"])
+    events = EventReader(events_file)
     with log.open("w") as out:
-        done = subprocess.run(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                              stderr=subprocess.STDOUT)
-    changed, errors = totals(log.read_text())
-    return DeployResult(done.returncode, changed, errors, log)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT)
+        try:
+            while process.poll() is None:
+                _show(events.new(), progress)
+                time.sleep(0.25)
+        finally:
+            if process.poll() is None:  # interrupted: pyinfra stops with us
+                process.terminate()
+                process.wait()
+    _show(events.new(), progress)
+    if progress:
+        progress.close()
+    ends = [event for event in events.seen if event["event"] == "end"]
+    return DeployResult(process.returncode, sum(e["changed"] for e in ends), sum(e["failed"] for e in ends), log)
 
 
-def totals(output: str) -> tuple[int, int]:
-    """(operations that changed something, errors) from pyinfra's results table."""
-    found = re.search(r"Grand total\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", output)
-    count = (lambda v: 0 if v == "-" else int(v))
-    return (count(found[2]), count(found[3])) if found else (0, 0)
+class EventReader:
+    """The events a deploy has written so far (JSON lines), each once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.offset = 0
+        self.seen: list[dict] = []
+
+    def new(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        with self.path.open() as events:
+            events.seek(self.offset)
+            text = events.read()
+        complete = text[:text.rfind("\n") + 1]  # a line still being written waits for the next read
+        self.offset += len(complete.encode())
+        fresh = [json.loads(line) for line in complete.splitlines() if line]
+        self.seen += fresh
+        return fresh
+
+
+def _show(events: list[dict], progress: Progress | None) -> None:
+    if progress is None:
+        return
+    for event in events:
+        if event["event"] == "start":
+            progress.update(event["name"], f"{event['n']}/{event['total']}", part=event["name"].split(" | ")[0])
+        elif event["event"] == "connect":
+            progress.update(f"connected to {event['host']}; planning (gathering facts)")
+    progress.tick()

@@ -8,5 +8,7 @@ Not part of site.py: the platform comes first, and its tests share hosts with
 services whose consumer groups would collide with running pipeline apps.
 """
 from deploys.pipeline import install_pipeline
+from deploys.progress import report
 
+report()  # live progress for ./bigdata, when it asks
 install_pipeline()

@@ -47,7 +47,12 @@ class ComponentSettings(BaseModel):
 
     @classmethod
     def from_host(cls, host) -> "ComponentSettings":
-        return cls(**{key: host.data.get(key) for key in cls.model_fields if host.data.get(key) is not None})
+        return cls.from_values(host.data)
+
+    @classmethod
+    def from_values(cls, values) -> "ComponentSettings":
+        """The settings of a host whose inventory data is `values` (a mapping, or pyinfra's host.data)."""
+        return cls(**{key: values.get(key) for key in cls.model_fields if values.get(key) is not None})
 
     def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
         """(key, message) for values that cannot work with this inventory's shape,

@@ -16,6 +16,7 @@ from deploys.docker import install_docker
 from deploys.kafka import install_kafka
 from deploys.marathon import install_marathon
 from deploys.mesos import install_mesos
+from deploys.progress import report
 from deploys.redis import install_redis
 from deploys.spark import install_spark
 from deploys.zookeeper import install_zookeeper
@@ -36,6 +37,7 @@ if unknown:
     raise SystemExit(f"BIGDATA_COMPONENTS: unknown component(s) {', '.join(sorted(unknown))}; "
                      f"known: {', '.join(COMPONENTS)}")
 
+report()  # live progress for ./bigdata, when it asks
 install_common()
 for component, (groups, install) in COMPONENTS.items():
     if component in selected and set(groups) & set(host.groups):

@@ -59,8 +59,7 @@ class Platform:
 
     def settings(self, name: str, model):
         """A component's settings on one host: the inventory's values over the defaults."""
-        values = self.view()[name][1]
-        return model(**{k: v for k, v in values.items() if k in model.model_fields and v is not None})
+        return model.from_values(self.view()[name][1])
 
     def deploy(self, deploy="deploys/site.py", inventory=None, **kwargs) -> DeployResult:
         """Run a deploy again on these hosts (with another inventory naming the same hosts, if given)."""

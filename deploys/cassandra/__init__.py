@@ -280,20 +280,27 @@ def install_cassandra():
                      commands=[f"{NODETOOL} repair -full -pr {KEYSPACE}"], _serial=True)
 
 
+def ready_check(listen_address: str) -> str:
+    """Succeeds when the node at that address is UN in the ring as it sees it, no node
+    there is down or moving, and a CQL login works (CASSANDRA_USER/CASSANDRA_PASSWORD in
+    the environment). The deploy waits on it; `./bigdata status` reports it."""
+    ip = re.escape(listen_address)
+    return (f"ring=$({NODETOOL} status 2>&1); "
+            f"if echo \"$ring\" | grep -Eq '^UN +{ip} ' && ! echo \"$ring\" | grep -Eq '^(D[NLJM]|U[LJM]) '; then "
+            f"{CLIENT} ping && echo 'UN, CQL login works'; else echo \"$ring\" | grep -E '^[UD][NLJM] ' "
+            f"|| echo \"$ring\"; false; fi")
+
+
 def _restart_and_wait(settings: Settings, listen_address: str) -> str:
     """Drain a running node before restarting it, then wait until it is UN in the
     ring as it sees it (and no node there is down or moving) and a CQL login works."""
     timeout = settings.cassandra_start_timeout
-    ip = re.escape(listen_address)
     return (
         f"if systemctl is-active --quiet {SERVICE}; then {NODETOOL} drain; fi; "
         f"systemctl restart {SERVICE} || exit 1; "
         f"deadline=$(( $(date +%s) + {timeout} )); "
         f"while [ $(date +%s) -lt $deadline ]; do "
-        f"  ring=$({NODETOOL} status 2>&1); "
-        f"  if echo \"$ring\" | grep -Eq '^UN +{ip} ' && ! echo \"$ring\" | grep -Eq '^(D[NLJM]|U[LJM]) '; then "
-        f"    out=$({CLIENT} ping 2>&1) && exit 0; "
-        f"  else out=\"$ring\"; fi; "
+        f"  out=$( {{ {ready_check(listen_address)} ; }} 2>&1 ) && exit 0; "
         f"  systemctl is-active --quiet {SERVICE} || {{ echo 'cassandra stopped' >&2; "
         f"journalctl -u {SERVICE} -n 30 --no-pager >&2; exit 1; }}; "
         f"  sleep 2; "

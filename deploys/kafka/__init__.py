@@ -233,13 +233,13 @@ def _format_storage_once(settings: Settings, user: str, data_dir: str) -> None:
             f"to {formatted_as} to keep it, or remove the directory to start afresh")
 
 
-def _broker_ready(node: int, bootstrap: str) -> str:
+def broker_ready(node: int, bootstrap: str) -> str:
     """A shell check: this broker answers an authenticated request and is not fenced."""
     return (f"{TOOL} org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server {bootstrap} "
             f"--command-config {ADMIN_CONFIG} | grep -q '(id: {node} rack: .* isFenced: false)'")
 
 
-def _no_under_replicated(bootstrap: str) -> str:
+def no_under_replicated(bootstrap: str) -> str:
     """A shell check: the cluster answers and reports no under-replicated partition."""
     return (f"urp=$({TOOL} org.apache.kafka.tools.TopicCommand --bootstrap-server {bootstrap} "
             f"--command-config {ADMIN_CONFIG} --describe --under-replicated-partitions) "
@@ -269,15 +269,15 @@ def _run(settings: Settings, configs: dict, node: int, bootstrap: str) -> None:
         server.shell(
             name="Rolling restart of Kafka (one broker at a time, each until no partition is under-replicated)",
             commands=[f"systemctl restart {SERVICE}",
-                      _wait_script(_broker_ready(node, bootstrap), timeout, "broker back"),
-                      _wait_script(_no_under_replicated(bootstrap), timeout, "all partitions in sync")],
+                      _wait_script(broker_ready(node, bootstrap), timeout, "broker back"),
+                      _wait_script(no_under_replicated(bootstrap), timeout, "all partitions in sync")],
             _serial=True, _if=changed,
         )
         systemd.service(name="Keep Kafka enabled and running", service=SERVICE, running=True, enabled=True)
     else:
         # first start (or after a stop): every broker at once, since a quorum needs a majority
         systemd.service(name="Start Kafka", service=SERVICE, running=True, enabled=True)
-        wait_until("Wait until this broker has joined the cluster", _broker_ready(node, bootstrap),
+        wait_until("Wait until this broker has joined the cluster", broker_ready(node, bootstrap),
                    timeout=timeout)
 
 

@@ -365,11 +365,38 @@ def restore_desired(name: str, files: dict[str, bytes] | None) -> None:
 
 
 def status(name: str) -> int:
+    """The app's version and instances; for each active instance, what its HTTP health
+    endpoint answers now (the service's own /health body: state, problem, lag)."""
     current = read_version(name, "current")
     present = instances_present(name)
+    running = sorted(i for i in present if active(name, i))
+    health = {}
+    if current:
+        ports = json.loads(current[0]["ports"])
+        http = [c for c in definition_of(current[0]).get("healthChecks", [])
+                if c.get("protocol", "HTTP") in ("HTTP", "MESOS_HTTP")]
+        for instance in running if http else []:
+            own = ports.get(str(instance), [])
+            port = own[http[0].get("portIndex", 0)] if own else http[0].get("port")
+            health[instance] = health_body(f"http://127.0.0.1:{port}{http[0].get('path', '/')}")
     print(json.dumps({"fingerprint": fingerprint(*current) if current else None,
-                      "instances": sorted(present), "active": sorted(i for i in present if active(name, i))}))
+                      "instances": sorted(present), "active": running, "health": health}))
     return 0
+
+
+def health_body(url: str) -> dict:
+    """The JSON a health endpoint answers, with its HTTP status, or what went wrong."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            code, body = answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        code, body = error.code, error.read()
+    except (OSError, ValueError) as error:
+        return {"http_status": None, "error": str(getattr(error, "reason", error))}
+    try:
+        return {"http_status": code, **json.loads(body)}
+    except ValueError:
+        return {"http_status": code}
 
 
 def remove(name: str) -> int:

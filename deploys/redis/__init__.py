@@ -46,9 +46,12 @@ def install_redis():
     systemd.service(name="Restart Redis on a config change", service="redis-server", running=True,
                     enabled=True, restarted=True, _if=config.did_change)
     systemd.service(name="Keep Redis enabled and running", service="redis-server", running=True, enabled=True)
-    wait_until(
-        "Wait until Redis answers with AUTH",
-        f"REDISCLI_AUTH='{settings.redis_password}' redis-cli -h {bind_address} -p {settings.redis_port} ping "
-        f"| grep -qx PONG",
-        timeout=60, _if=config.did_change,
-    )
+    wait_until("Wait until Redis answers with AUTH", answers_check(settings, bind_address), timeout=60,
+               _if=config.did_change)
+
+
+def answers_check(settings: Settings, bind_address: str) -> str:
+    """Succeeds when Redis at that address answers PING with the password (prints PONG).
+    The deploy waits on it; `./bigdata status` reports it."""
+    return (f"REDISCLI_AUTH='{settings.redis_password}' redis-cli -h {bind_address} -p {settings.redis_port} ping "
+            f"| grep -x PONG")

@@ -52,6 +52,9 @@ class Settings(ComponentSettings):
     spark_sql_shuffle_partitions: int | None = Field(None, ge=1)
     # finished applications' work directories are removed after this long
     spark_worker_cleanup_ttl_hours: int = Field(168, ge=1)
+    # the master declares a worker DEAD after this long without a heartbeat (workers beat
+    # every quarter of it); Spark's default, 60 s, rides out long GC pauses
+    spark_worker_timeout_s: int = Field(60, ge=4)
 
     def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
         problems = []
@@ -148,14 +151,20 @@ def install_spark():
             started += _daemon(role, home, configs, dict(daemon, role=role, cores=cores,
                                                          memory_mb=worker_memory_mb(settings, memory_mb)))
 
-    master_ui = f"http://{address(members('spark_master')[0])}:{settings.spark_master_webui_port}"
-    expect = [address(w) for w in workers] if is_master else []
-    own = f" --self http://{address()}:{settings.spark_worker_webui_port}" if is_worker else ""
     wait_until(
         "Wait until the Spark master lists " + ("every worker" if is_master else "this worker") + " ALIVE",
-        f"python3 {READY_SCRIPT} {master_ui} {' '.join(expect)}{own}",
+        workers_alive_check(settings, address(members("spark_master")[0]),
+                            [address(w) for w in workers] if is_master else [], address() if is_worker else None),
         timeout=180, _if=any_changed(*started),
     )
+
+
+def workers_alive_check(settings: Settings, master: str, workers: list[str], own: str | None = None) -> str:
+    """Succeeds when the master at `master` is ALIVE and lists a worker ALIVE on each of
+    `workers` (and this host's own, if `own` is its address); prints the ALIVE workers.
+    The deploy waits on it; `./bigdata status` reports it."""
+    own_ui = f" --self http://{own}:{settings.spark_worker_webui_port}" if own else ""
+    return f"python3 {READY_SCRIPT} http://{master}:{settings.spark_master_webui_port} {' '.join(workers)}{own_ui}"
 
 
 def _daemon(role: str, home: str, configs: list, context: dict):

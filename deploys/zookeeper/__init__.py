@@ -80,10 +80,11 @@ def ensemble(settings: Settings) -> list[tuple[int, str]]:
             for m in members("zookeeper")]
 
 
-def serving_check(settings: Settings) -> str:
-    """Succeeds when this server answers `srvr` with a Mode, i.e. it serves clients
-    (standalone, or in an ensemble that has a quorum)."""
-    return f"printf srvr | nc -w 5 {address()} {settings.zookeeper_client_port} | grep -q '^Mode: '"
+def serving_check(settings: Settings, at: str | None = None) -> str:
+    """Succeeds when the server (this host's, or the one at `at`) answers `srvr` with a
+    Mode, i.e. it serves clients (standalone, or in an ensemble that has a quorum); prints
+    that Mode. The deploys wait on it; `./bigdata status` reports it."""
+    return f"printf srvr | nc -w 5 {at or address()} {settings.zookeeper_client_port} | grep '^Mode: '"
 
 
 @deploy("ZooKeeper", data_defaults=Settings.defaults())
@@ -137,7 +138,7 @@ def install_zookeeper():
         server.shell(
             name="Restart ZooKeeper on a change, one server at a time",
             commands=[f"systemctl restart {UNIT}",
-                      f"for attempt in $(seq 120); do {serving_check(settings)} && exit 0; sleep 1; done; "
+                      f"for attempt in $(seq 120); do {serving_check(settings)} >/dev/null && exit 0; sleep 1; done; "
                       f"echo 'ZooKeeper does not serve 120s after its restart' >&2; exit 1"],
             _serial=True, _if=changed)
     start = systemd.service(name="Keep ZooKeeper enabled and running", service=UNIT, running=True, enabled=True)

@@ -10,6 +10,8 @@ spark_worker_cores = 2
 spark_worker_memory_mb = 1024
 spark_executor_memory_mb = 512
 spark_driver_memory_mb = 512
+# a lost worker shows (status, the master UI) in 15 s, not a minute: local hosts have no long GC pauses
+spark_worker_timeout_s = 15
 
 # Docker (deploys/docker): the host image's login user (Vagrant's) may use the engine
 docker_users = ("vagrant",)

@@ -53,8 +53,10 @@ class ConsumeLoop:
         self.assigned: list[int] = []
         self.committed: dict[int, int] = {}
         self.last_commit: float | None = None
+        self.lag: dict[int, int] = {}  # partition -> records behind the end the broker last reported
         service.details = lambda: {"group": group, "topic": topic, "assigned_partitions": list(self.assigned),
-                                   "committed_offsets": dict(self.committed)}
+                                   "committed_offsets": dict(self.committed),
+                                   "lag": sum(self.lag.get(p, 0) for p in self.assigned)}
 
     def _on_assign(self, consumer, partitions) -> None:
         self.assigned = sorted(p.partition for p in partitions)
@@ -83,6 +85,7 @@ class ConsumeLoop:
         try:
             while not service.stopping.is_set():
                 messages = consumer.consume(self.batch_size, timeout=0.5)
+                self._measure_lag(consumer)
                 records = []
                 for message in messages:
                     if message.error():
@@ -147,6 +150,19 @@ class ConsumeLoop:
         self.last_commit = time.time()
         self.service.count("records", len(records))
         self.service.count("commits")
+
+    def _measure_lag(self, consumer) -> None:
+        """Each assigned partition's lag: the end offset its last fetch saw (librdkafka's
+        cached value, no request) less the committed offset."""
+        from confluent_kafka import KafkaException, TopicPartition
+        for partition in self.assigned:
+            committed = self.committed.get(partition)
+            try:
+                _, end = consumer.get_watermark_offsets(TopicPartition(self.topic, partition), cached=True)
+            except KafkaException:  # nothing fetched from it yet
+                continue
+            if committed is not None and end >= 0:
+                self.lag[partition] = max(0, end - committed)
 
     def _rewind(self, consumer, records) -> None:
         from confluent_kafka import TopicPartition

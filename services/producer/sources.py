@@ -25,6 +25,7 @@ import time
 import zlib
 
 from services.core.tick import valid_symbol
+from services.producer import reference_prices
 
 Quote = tuple  # (symbol, price, volume, trade_time_ms)
 
@@ -95,7 +96,11 @@ class Walk:
         import numpy
         # a stable seed per symbol (zlib.crc32, unlike hash(), does not change between runs)
         self.rng = numpy.random.default_rng([seed, zlib.crc32(symbol.encode())])
-        self.cents = int(math.exp(self.rng.uniform(math.log(1000), math.log(50000))))  # $10 .. $500
+        reference = reference_prices.USD.get(symbol)
+        if reference:  # within 2% of the symbol's real level
+            self.cents = int(reference * 100 * math.exp(self.rng.uniform(-0.02, 0.02)))
+        else:
+            self.cents = int(math.exp(self.rng.uniform(math.log(1000), math.log(50000))))  # $10 .. $500
         self.sigma = 0.0003  # per tick, relative to the price
         self.prices: list[float] = []
         self.volumes: list[int] = []
