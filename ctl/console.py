@@ -84,12 +84,12 @@ class Progress:
 
     STILL_RUNNING_EVERY = 30.0  # seconds between "still running" lines off a terminal
 
-    def __init__(self, what: str, stream=None):
+    def __init__(self, what: str, first: str = "starting", stream=None):
         self.what = what
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self.started = time.monotonic()
-        self.current = "planning (gathering facts)"
+        self.current = first
         self.current_since = self.started
         self.part = None
         self.counter = ""
@@ -115,11 +115,11 @@ class Progress:
         running = now - self.current_since
         if self.tty:
             counter = f"[{self.counter}] " if self.counter else ""
-            line = f"    {self._clock(now - self.started):>6} {counter}{self.current}"
-            if running >= 5:
-                line += f" ({self._clock(running)})"
-            width = shutil.get_terminal_size((120, 20)).columns - 1
-            self.stream.write("\r\033[K" + line[:width])
+            head = f"    {self._clock(now - self.started):>6} {counter}"
+            tail = f" ({self._clock(running)})" if running >= 5 else ""
+            room = shutil.get_terminal_size((120, 20)).columns - 1 - len(head) - len(tail)
+            current = self.current if len(self.current) <= room else self.current[:max(room - 3, 0)] + "..."
+            self.stream.write("\r\033[K" + head + current + tail)
             self.stream.flush()
             self._drawn = True
         elif running >= self.STILL_RUNNING_EVERY and now - self.last_plain >= self.STILL_RUNNING_EVERY:

@@ -129,7 +129,8 @@ def provision() -> None:
 def _deploy(deploy: str, log_name: str, what: str, **data) -> None:
     log = LOGS / f"{log_name}.log"
     with step(f"{what} (log: {log})"):
-        result = run_deploy(INVENTORY, deploy, prefix=PREFIX, data=data, log_name=log_name, progress=Progress(what))
+        progress = Progress(what, first="connecting, planning (gathering facts)")
+        result = run_deploy(INVENTORY, deploy, prefix=PREFIX, data=data, log_name=log_name, progress=progress)
     if result.returncode:
         fail(f"{deploy} failed ({result.errors} operation(s) failed); the end of its log ({result.log}):\n"
              f"{result.output[-3000:]}", Exit.FAILED)
@@ -137,7 +138,16 @@ def _deploy(deploy: str, log_name: str, what: str, **data) -> None:
 
 
 def dashboard_url() -> str:
-    return f"http://localhost:{dashboard_port()}/"
+    """Where this machine reaches the dashboard: the port the node publishes (chosen when
+    it was made), else BIGDATA_DASHBOARD_PORT (the Vagrant machine forwards that one)."""
+    return f"http://localhost:{published_port(node()) or dashboard_port()}/"
+
+
+def published_port(name: str) -> int | None:
+    """The port this machine publishes the node's dashboard on, if the node is a container that does."""
+    ports = subprocess.run(["docker", "port", name, f"{DASHBOARD_NODE_PORT}/tcp"], capture_output=True,
+                           text=True).stdout.split()
+    return int(ports[0].rsplit(":", 1)[1]) if ports else None
 
 
 def _answers(url: str) -> bool:
@@ -162,11 +172,8 @@ def status() -> int:
     for result in results:
         print(f"    {result.what:<18} {'ok' if result.healthy else 'FAILING':<8} {result.detail}", flush=True)
     print(f"    Spark master UI: http://{address}:8080/")
-    # the port the node publishes, whatever BIGDATA_DASHBOARD_PORT says now
-    published = subprocess.run(["docker", "port", name, f"{DASHBOARD_NODE_PORT}/tcp"], capture_output=True,
-                               text=True).stdout.split()
-    if published:
-        print(f"\n    the dashboard: http://localhost:{published[0].rsplit(':', 1)[1]}/\n")
+    if published_port(name):  # the port the node publishes, whatever BIGDATA_DASHBOARD_PORT says now
+        print(f"\n    the dashboard: {dashboard_url()}\n")
     failing = [result.what for result in results if not result.healthy]
     if failing:
         say(f"not healthy: {', '.join(failing)} (`./bigdata logs <name>` shows why)")

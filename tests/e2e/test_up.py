@@ -1,10 +1,13 @@
-"""`./bigdata up` as a newcomer runs it, then the pipeline from its images: the real
-command brings up a node of its own, deploys the platform, builds and ships the
-service images, runs every app of marathon/apps as containers under systemd and
-prints the dashboard's URL. Then known ticks go in and come out in Cassandra and in
-the analytics (against servicekit's independent calculation), headless Chromium
-opens the printed URL and sees prices move, a second `up` changes nothing, and
-`./bigdata down` leaves no container, network or volume behind.
+"""`./bigdata up` exactly as a newcomer runs it: in a clean clone of the code under
+test, with no secret anywhere (no inventories/secrets.env, no BIGDATA_* secret in the
+environment) and no .venv. `--help` answers before any environment is made; `up`
+generates the secrets, brings up a node of its own, deploys the platform, builds and
+ships the service images, runs every app of marathon/apps and prints the dashboard's
+URL. Then known ticks go in and come out in Cassandra and in the analytics (against
+servicekit's independent calculation), headless Chromium opens the printed URL and sees
+prices move, `status` says every component and app is healthy, a second `up` changes
+nothing, a paused Spark worker is named by `status` (exit 1) while systemd still calls
+it active, and `./bigdata down` leaves no container, network or volume behind.
 
 The node is named with its own prefix and publishes the dashboard on a free port, so
 that a platform the user has running on this machine is never touched.
@@ -14,6 +17,8 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
+import stat
 import subprocess
 import time
 import uuid
@@ -21,9 +26,11 @@ import uuid
 import pytest
 
 import browser
-from ctl import ROOT
+from clone import clean_clone
+from ctl.console import Exit
 from ctl.hosts import OWNER_LABEL, PREFIX_ENV
 from ctl.local import DASHBOARD_PORT_ENV
+from deploys import secrets
 from marathon.apps import SERVICES
 from servicekit import (Kafka, Sent, backends_of, expected_windows, free_port, stored_ticks, tick_value,
                         unique_symbols, wait_for_windows, wait_until)
@@ -37,13 +44,23 @@ PREFIX = "e2e-"
 NODE = f"{PREFIX}bigdata"
 OWNER = f"{PREFIX}up"  # ctl/local.py's owner label under this prefix
 PORT = free_port()
-COMPONENTS = ("zookeeper", "kafka", "cassandra", "redis", "spark-master", "spark-worker")
+COMPONENTS = ("zookeeper", "kafka", "cassandra", "redis", "spark")
 
 
-def bigdata(*args: str, timeout: float = 2400) -> subprocess.CompletedProcess:
-    env = {**os.environ, PREFIX_ENV: PREFIX, DASHBOARD_PORT_ENV: str(PORT)}
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory):
+    return clean_clone(tmp_path_factory.mktemp("newcomer") / "bigdata")
+
+
+def newcomer_env() -> dict[str, str]:
+    """This process's environment less every secret and the tests' secrets file."""
+    env = {k: v for k, v in os.environ.items() if k not in secrets.NAMES and k != "BIGDATA_SECRETS_FILE"}
+    return {**env, PREFIX_ENV: PREFIX, DASHBOARD_PORT_ENV: str(PORT)}
+
+
+def bigdata(clone, *args: str, timeout: float = 2400) -> subprocess.CompletedProcess:
     started = time.monotonic()
-    done = subprocess.run([str(ROOT / "bigdata"), *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+    done = subprocess.run([str(clone / "bigdata"), *args], cwd=clone, env=newcomer_env(), stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout)
     done.seconds = time.monotonic() - started
     return done
@@ -64,17 +81,50 @@ def made_by_up() -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def up(host_image, progress):
+def first_words(clone):
+    """What a newcomer types before `up`, in the fresh clone: --help, a typo, status."""
+    words = {"help": bigdata(clone, "--help", timeout=30), "typo": bigdata(clone, "stauts", timeout=30),
+             "venv_after_help": (clone / ".venv").exists()}
+    return words
+
+
+@pytest.fixture(scope="module")
+def up(clone, first_words, host_image, progress):
     """`./bigdata up` on a fresh node (a killed earlier run's leftovers removed first)."""
-    bigdata("down")
-    progress(f"./bigdata up (node {NODE}, dashboard on port {PORT}): the platform, the images, the pipeline")
+    assert not (clone / "inventories" / "secrets.env").exists()
+    subprocess.run(["docker", "rm", "--force", "--volumes", NODE], capture_output=True)
+    progress(f"./bigdata up in a clean clone, no secrets (node {NODE}, dashboard on port {PORT})")
     try:
-        done = bigdata("up")
+        done = bigdata(clone, "up")
         assert done.returncode == 0, done.stdout[-6000:]
         progress(f"./bigdata up took {done.seconds:.0f}s")
         yield done
     finally:
-        bigdata("down")
+        bigdata(clone, "down")
+
+
+def test_help_answers_before_any_environment_is_made(first_words):
+    help_text = first_words["help"]
+    assert help_text.returncode == 0 and "exit codes:" in help_text.stdout, help_text.stdout
+    assert help_text.seconds < 10 and not first_words["venv_after_help"]
+    typo = first_words["typo"]
+    assert typo.returncode == Exit.USAGE and "invalid choice: 'stauts'" in typo.stdout, typo.stdout
+    assert "Traceback" not in help_text.stdout + typo.stdout
+
+
+def test_up_generates_the_secrets_it_needs(clone, up):
+    assert "generated BIGDATA_REDIS_PASSWORD" in up.stdout, up.stdout[:3000]
+    secrets_file = clone / "inventories" / "secrets.env"
+    assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
+    assert {line.split("=")[0] for line in secrets_file.read_text().splitlines()} == set(secrets.NAMES)
+    assert "Traceback" not in up.stdout
+
+
+def test_up_shows_progress_and_prints_the_dashboard_url(up):
+    # not a terminal: plain lines, one per component as the deploy reaches it, with n of total
+    for component in ("Common base", "ZooKeeper", "Kafka", "Cassandra", "Redis", "Spark"):
+        assert re.search(rf"^\s+\S+ \[\d+/\d+\] {component}$", up.stdout, re.M), (component, up.stdout[-6000:])
+    assert f"the dashboard: http://localhost:{PORT}/" in up.stdout, up.stdout[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +132,26 @@ def backends(up):
     return backends_of(NODE)
 
 
-def test_up_prints_the_dashboard_url_and_every_component_and_app_running(up):
-    assert f"the dashboard: http://localhost:{PORT}/" in up.stdout, up.stdout[-3000:]
-    status = bigdata("status")
-    assert status.returncode == 0, status.stdout
-    for name in COMPONENTS:
-        assert re.search(rf"^\s+{name}\s+active$", status.stdout, re.M), status.stdout
-    for app in SERVICES:
-        assert re.search(rf"^\s+{app} #1\s+active$", status.stdout, re.M), status.stdout
+def test_status_asks_every_component_and_app(clone, up):
+    status = bigdata(clone, "status", timeout=120)
+    assert status.returncode == Exit.OK, status.stdout
+    for name in (*COMPONENTS, *SERVICES):
+        assert re.search(rf"^\s+{name}\s+ok\s+\S", status.stdout, re.M), status.stdout
+    assert re.search(r"^\s+zookeeper\s+ok\s+Mode: standalone$", status.stdout, re.M), status.stdout
+    assert re.search(r"^\s+storage-writer\s+ok\s+.*consumer lag \d+$", status.stdout, re.M), status.stdout
+
+
+def test_logs_follow_as_journalctl_does(clone, up):
+    follow = subprocess.Popen([str(clone / "bigdata"), "logs", "-f", "-n", "3", "kafka"], cwd=clone,
+                              env=newcomer_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        first = [follow.stdout.readline() for _ in range(3)]
+        time.sleep(2)
+        assert follow.poll() is None, "logs -f should keep following"
+    finally:
+        follow.terminate()
+        follow.wait(10)
+    assert all(line.strip() for line in first), first
 
 
 def test_known_ticks_reach_cassandra_and_the_analytics_from_the_containers(backends):
@@ -131,16 +193,41 @@ def test_headless_chromium_sees_prices_move_at_the_printed_url(up):
     print(f"{symbol} moved {first} -> {later}; tick-to-browser latency shown: {latencies} ms")
 
 
-def test_up_again_changes_nothing(up, progress):
-    again = bigdata("up")
+def test_up_again_changes_nothing(clone, up, progress):
+    again = bigdata(clone, "up")
     assert again.returncode == 0, again.stdout[-4000:]
     for deploy in ("deploys/site.py", "deploys/pipeline.py"):
         assert f"{deploy}: 0 operation(s) changed something" in again.stdout, again.stdout[-4000:]
     progress(f"./bigdata up again took {again.seconds:.0f}s")
 
 
-def test_down_leaves_no_container_network_or_volume(up):
+def test_status_names_a_spark_worker_the_master_lost_while_systemd_says_active(clone, up):
+    worker = subprocess.run(["docker", "exec", NODE, "systemctl", "show", "-p", "MainPID", "--value", "spark-worker"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert worker.isdigit() and worker != "0", worker
+
+    def signal_worker(signum):
+        subprocess.run(["docker", "exec", NODE, "kill", f"-{signum.name.removeprefix('SIG')}", worker], check=True)
+
+    signal_worker(signal.SIGSTOP)  # the worker's heartbeats stop; its process and unit stay
+    try:
+        lost = wait_until(lambda: (done := bigdata(clone, "status", timeout=120)).returncode == Exit.UNHEALTHY
+                          and re.search(r"^\s+spark\s+FAILING", done.stdout, re.M) and done, 120,
+                          "status naming the lost Spark worker")
+        assert "not healthy: " in lost.stdout and "spark" in lost.stdout.split("not healthy: ")[1], lost.stdout
+        unit = subprocess.run(["docker", "exec", NODE, "systemctl", "is-active", "spark-worker"],
+                              capture_output=True, text=True).stdout.strip()
+        assert unit == "active", "systemd should still believe in the worker: that is the point"
+    finally:
+        signal_worker(signal.SIGCONT)
+    wait_until(lambda: bigdata(clone, "status", timeout=120).returncode == Exit.OK, 240,
+               "status healthy again once the worker is back")
+
+
+def test_down_leaves_no_container_network_or_volume(clone, up):
     assert any(made_by_up().values())  # what `up` made is there, so that its absence below means something
-    down = bigdata("down")
+    down = bigdata(clone, "down")
     assert down.returncode == 0, down.stdout
     assert made_by_up() == {"container": [], "network": [], "volume": []}
+    status = bigdata(clone, "status", timeout=120)
+    assert status.returncode == Exit.NOT_UP and "`./bigdata up` starts it" in status.stdout, status.stdout

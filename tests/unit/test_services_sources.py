@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from services.core.settings import DEFAULT_SYMBOLS
 from services.core.tick import Rules, encode, validate
-from services.producer.sources import ReplaySource, SyntheticSource, UnknownSymbol, load_history
+from services.producer import reference_prices
+from services.producer.sources import ReplaySource, SyntheticSource, UnknownSymbol, Walk, load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = Rules(currencies=frozenset({"USD"}))
@@ -19,6 +21,20 @@ def valid(quotes, source):
         validate(encode(f"{source}-run-{n}", symbol, price, "USD", trade_time, volume, source), RULES,
                  trade_time, key=symbol)
     return True
+
+
+def test_every_default_symbol_starts_near_its_reference_price():
+    assert set(DEFAULT_SYMBOLS) <= set(reference_prices.USD)
+    for symbol in DEFAULT_SYMBOLS:
+        for seed in (1, 2, 3):
+            first, _ = Walk(seed, symbol).step()
+            assert first == pytest.approx(reference_prices.USD[symbol], rel=0.03), (symbol, seed, first)
+    assert Walk(1, "AAPL").step() != Walk(2, "AAPL").step()  # near the level, not at it: seeds still differ
+
+
+def test_a_symbol_without_a_reference_starts_anywhere_plausible():
+    starts = [Walk(seed, "ZZZZ").step()[0] for seed in range(20)]
+    assert all(10 <= price <= 500 for price in starts) and len(set(starts)) > 1
 
 
 def test_synthetic_walks_are_seeded_and_realistic():
