@@ -32,6 +32,10 @@ def pytest_configure(config):
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
+    # And Ctrl-C (SIGINT) does, however the run was started: Python leaves SIGINT ignored
+    # when it starts ignored, as in a background job of a non-interactive shell, where a
+    # run then never unwound (test_rig's SIGINT case waited out its 120 s).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @dataclass
