@@ -201,9 +201,9 @@ def logs(what: str, follow: bool = False, lines: int = 200) -> int:
     name = node()
     if not _running(name):
         fail(f"the {name} node is not running: `./bigdata up` starts it", Exit.NOT_UP)
-    follow_args = ["--follow"] if follow else []
-    return subprocess.call(["docker", "exec", *(["-t"] if follow and os.isatty(1) else []), name, "journalctl",
-                            *units, "-n", str(lines), "--no-pager", *follow_args])
+    tty = ["-t"] if follow and os.isatty(1) else []  # a terminal's Ctrl-C then ends journalctl too
+    command = ["docker", "exec", *tty, name, "journalctl", *units, "-n", str(lines), "--no-pager"]
+    os.execvp("docker", command + (["--follow"] if follow else []))  # docker's output and exit code, unbuffered
 
 
 def down() -> None:

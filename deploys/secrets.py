@@ -22,8 +22,9 @@ def secrets_file() -> Path:
     return Path(os.environ.get("BIGDATA_SECRETS_FILE") or DEFAULT_SECRETS_FILE)
 
 
-def _file_values() -> dict[str, str]:
-    path = secrets_file()
+def file_values(path: Path | None = None) -> dict[str, str]:
+    """The NAME=value lines of a secrets file (by default the one secret() reads)."""
+    path = path or secrets_file()
     if not path.is_file():
         return {}
     values = {}
@@ -38,7 +39,7 @@ def secret(name: str) -> str | None:
     """The secret's value, or None (the inventory check then names the missing key)."""
     if name not in NAMES:
         raise KeyError(f"unknown secret {name!r}; known: {', '.join(NAMES)}")
-    return os.environ.get(name) or _file_values().get(name)
+    return os.environ.get(name) or file_values().get(name)
 
 
 def generate() -> dict[str, str]:

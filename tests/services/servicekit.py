@@ -57,10 +57,11 @@ def reachable(host_port: str) -> bool:
         return False
 
 
-def backends_of(name: str) -> Backends:
+def backends_of(name: str, secrets: dict[str, str] | None = None) -> Backends:
+    """The platform on host container `name`, reached with `secrets` (default: this run's own)."""
     ip = hosts.ip_address(name)
     env = {"BIGDATA_KAFKA_BOOTSTRAP": f"{ip}:9092", "BIGDATA_CASSANDRA_HOSTS": ip, "BIGDATA_REDIS_HOST": ip,
-           **{secret: os.environ[secret] for secret in SECRETS}}
+           **{secret: (secrets or os.environ)[secret] for secret in SECRETS}}
     return Backends(name, ip, env, Settings.from_env(env))
 
 
