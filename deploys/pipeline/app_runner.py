@@ -394,9 +394,10 @@ def health_body(url: str) -> dict:
     except (OSError, ValueError) as error:
         return {"http_status": None, "error": str(getattr(error, "reason", error))}
     try:
-        return {"http_status": code, **json.loads(body)}
+        answer = json.loads(body)
     except ValueError:
-        return {"http_status": code}
+        answer = None
+    return {"http_status": code, **answer} if isinstance(answer, dict) else {"http_status": code}
 
 
 def remove(name: str) -> int:

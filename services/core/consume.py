@@ -84,7 +84,7 @@ class ConsumeLoop:
         backoff = 0.5
         try:
             while not service.stopping.is_set():
-                messages = consumer.consume(self.batch_size, timeout=0.5)
+                messages = self._next_batch(consumer)
                 self._measure_lag(consumer)
                 records = []
                 for message in messages:
@@ -150,6 +150,16 @@ class ConsumeLoop:
         self.last_commit = time.time()
         self.service.count("records", len(records))
         self.service.count("commits")
+
+    def _next_batch(self, consumer) -> list:
+        """What has arrived, up to a batch, at once: the first record is waited for (0.5 s at
+        most, so that a stop is seen), the rest taken without waiting. consume(n, timeout)
+        alone waits until n records are there or none came for the timeout: at a modest
+        rate every hop would add up to that timeout."""
+        first = consumer.consume(1, timeout=0.5)
+        if not first or self.batch_size == 1:
+            return first
+        return first + consumer.consume(self.batch_size - 1, timeout=0)
 
     def _measure_lag(self, consumer) -> None:
         """Each assigned partition's lag: the end offset its last fetch saw (librdkafka's

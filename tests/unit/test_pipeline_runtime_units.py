@@ -85,3 +85,41 @@ def test_settings_refuse_a_privileged_port_range_and_negative_instances():
         Settings(pipeline_port_range=(80, 90))
     with pytest.raises(ValidationError, match="pipeline_scale: producer: -1"):
         Settings(pipeline_scale={"producer": -1})
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (200, b'{"status": "running", "lag": 3}', {"http_status": 200, "status": "running", "lag": 3}),
+    (503, b'{"status": "degraded", "problem": "redis down"}',
+     {"http_status": 503, "status": "degraded", "problem": "redis down"}),
+    (200, b"1\n", {"http_status": 200}),          # JSON, but not an object (a test app's /health)
+    (200, b"<html>ok</html>", {"http_status": 200}),
+])
+def test_status_reads_whatever_a_health_endpoint_answers(status, body, expected):
+    """The runner's status (./bigdata status, and the deploy's no-change check) must never fail on an answer."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.handle_request, daemon=True).start()
+    try:
+        assert app_runner.health_body(f"http://127.0.0.1:{server.server_port}/health") == expected
+    finally:
+        server.server_close()
+
+
+def test_status_of_an_endpoint_that_does_not_answer_says_why():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    answer = app_runner.health_body(f"http://127.0.0.1:{port}/health")
+    assert answer["http_status"] is None and "refused" in answer["error"].lower()
