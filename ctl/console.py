@@ -84,8 +84,7 @@ class Progress:
 
     STILL_RUNNING_EVERY = 30.0  # seconds between "still running" lines off a terminal
 
-    def __init__(self, what: str, first: str = "starting", stream=None):
-        self.what = what
+    def __init__(self, first: str = "starting", stream=None):
         self.stream = stream or sys.stdout
         self.tty = self.stream.isatty()
         self.started = time.monotonic()

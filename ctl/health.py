@@ -18,19 +18,21 @@ class Health:
     detail: str
 
 
-def component_checks(settings: dict, name: str, ip: str) -> dict[str, tuple[str, dict]]:
+def component_checks(values, name: str, ip: str) -> dict[str, tuple[str, dict]]:
     """component -> (its shell check, the environment it needs), for a one-node platform
-    whose host is `name` (its inventory address) at `ip`. settings: component -> its model."""
-    bootstrap = f"{name}:{settings['kafka'].kafka_port}"
+    whose host is `name` (its inventory address) at `ip`; values: the host's inventory data."""
+    zookeeper_settings, kafka_settings, cassandra_settings, redis_settings, spark_settings = (
+        package.Settings.from_values(values) for package in (zookeeper, kafka, cassandra, redis, spark))
+    bootstrap = f"{name}:{kafka_settings.kafka_port}"
     return {
-        "zookeeper": (zookeeper.serving_check(settings["zookeeper"], name), {}),
+        "zookeeper": (zookeeper.serving_check(zookeeper_settings, name), {}),
         # the one node is broker 1 of its kafka group
         "kafka": (f"{kafka.broker_ready(1, bootstrap)} && {kafka.no_under_replicated(bootstrap)} "
                   f"&& echo 'broker 1 registered and unfenced, no under-replicated partition'", {}),
-        "cassandra": (cassandra.ready_check(ip), {"CASSANDRA_USER": settings["cassandra"].cassandra_superuser,
-                                                  "CASSANDRA_PASSWORD": settings["cassandra"].cassandra_password}),
-        "redis": (redis.answers_check(settings["redis"], ip), {}),
-        "spark": (spark.workers_alive_check(settings["spark"], name, [name]), {}),
+        "cassandra": (cassandra.ready_check(ip), {"CASSANDRA_USER": cassandra_settings.cassandra_superuser,
+                                                  "CASSANDRA_PASSWORD": cassandra_settings.cassandra_password}),
+        "redis": (redis.answers_check(redis_settings, ip), {}),
+        "spark": (spark.workers_alive_check(spark_settings, name, [name]), {}),
     }
 
 

@@ -201,7 +201,7 @@ def _build(image: str, target: str, context: Path, **build_args: str) -> None:
     failing step's output."""
     args = [f"--build-arg={k}={v}" for k, v in build_args.items()]
     with step(f"building the {target} image {image}"):
-        progress = Progress(f"building {image}")
+        progress = Progress()
         output = []
         with subprocess.Popen(["docker", "build", "--force-rm", "--target", target, *args, "-t", image,
                                str(context)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as build:
@@ -210,7 +210,7 @@ def _build(image: str, target: str, context: Path, **build_args: str) -> None:
                 # "Step 3/9 : RUN ..." (the classic builder) or "#7 [pipeline 3/9] RUN ..." (BuildKit)
                 found = re.match(r"Step (\d+/\d+) : (.*)", line) or re.match(r"#\d+ \[[\w-]+ (\d+/\d+)\] (.*)", line)
                 if found:
-                    progress.update(found[2].strip()[:100], found[1], part=target)
+                    progress.update(found[2].strip(), found[1], part=target)
                 progress.tick()
         progress.close()
         if build.returncode:

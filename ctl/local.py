@@ -14,7 +14,7 @@ import urllib.request
 from ctl import ROOT, health, hosts, images, prereqs
 from ctl.console import Exit, Progress, fail, run, say, step
 from ctl.provision import LOGS, load_inventory, run_deploy
-from deploys import cassandra, kafka, redis, secrets, spark, zookeeper
+from deploys import secrets
 from deploys.settings import collect, inventory_groups
 from marathon.apps import SERVICES
 
@@ -129,7 +129,7 @@ def provision() -> None:
 def _deploy(deploy: str, log_name: str, what: str, **data) -> None:
     log = LOGS / f"{log_name}.log"
     with step(f"{what} (log: {log})"):
-        progress = Progress(what, first="connecting, planning (gathering facts)")
+        progress = Progress(first="connecting, planning (gathering facts)")
         result = run_deploy(INVENTORY, deploy, prefix=PREFIX, data=data, log_name=log_name, progress=progress)
     if result.returncode:
         fail(f"{deploy} failed ({result.errors} operation(s) failed); the end of its log ({result.log}):\n"
@@ -167,13 +167,14 @@ def status() -> int:
         return Exit.NOT_UP
     address = hosts.ip_address(name)
     say(f"node {name} at {address}")
-    checks = health.component_checks(node_settings(), name, address)
+    checks = health.component_checks(node_values(), name, address)
     results = health.component_health(name, checks) + health.app_health(name, APPS)
     for result in results:
         print(f"    {result.what:<18} {'ok' if result.healthy else 'FAILING':<8} {result.detail}", flush=True)
     print(f"    Spark master UI: http://{address}:8080/")
-    if published_port(name):  # the port the node publishes, whatever BIGDATA_DASHBOARD_PORT says now
-        print(f"\n    the dashboard: {dashboard_url()}\n")
+    port = published_port(name)  # the port the node publishes, whatever BIGDATA_DASHBOARD_PORT says now
+    if port:
+        print(f"\n    the dashboard: http://localhost:{port}/\n")
     failing = [result.what for result in results if not result.healthy]
     if failing:
         say(f"not healthy: {', '.join(failing)} (`./bigdata logs <name>` shows why)")
@@ -181,13 +182,11 @@ def status() -> int:
     return Exit.OK
 
 
-def node_settings() -> dict:
-    """component -> its settings on the node, as the deploys read them from the inventory."""
+def node_values() -> dict:
+    """The node's inventory data, merged as the deploys read it."""
     namespace = load_inventory(INVENTORY, PREFIX)
     (values,) = [h.values for h in collect(str(ROOT / INVENTORY), inventory_groups(namespace))]
-    return {component: package.Settings.from_values(values) for component, package in
-            (("zookeeper", zookeeper), ("kafka", kafka), ("cassandra", cassandra), ("redis", redis),
-             ("spark", spark))}
+    return values
 
 
 def logs(what: str, follow: bool = False, lines: int = 200) -> int:

@@ -20,7 +20,7 @@ def events(*items):
 
 def test_off_a_terminal_a_plain_line_for_each_new_component():
     out = io.StringIO()
-    progress = Progress("deploying", stream=out)
+    progress = Progress(stream=out)
     _show(events(("start", 1, "Kafka | Install"), ("start", 2, "Kafka | Configure"), ("start", 3, "Redis | Install")),
           progress)
     lines = out.getvalue().splitlines()
@@ -32,7 +32,7 @@ def test_off_a_terminal_a_long_operation_says_it_still_runs(monkeypatch):
     clock = [100.0]
     monkeypatch.setattr("ctl.console.time.monotonic", lambda: clock[0])
     out = io.StringIO()
-    progress = Progress("deploying", stream=out)
+    progress = Progress(stream=out)
     _show(events(("start", 2, "Cassandra | Start Cassandra")), progress)
     clock[0] += Progress.STILL_RUNNING_EVERY + 1
     progress.tick()
@@ -41,7 +41,7 @@ def test_off_a_terminal_a_long_operation_says_it_still_runs(monkeypatch):
 
 def test_on_a_terminal_one_line_is_rewritten_with_what_runs_and_the_count():
     out = Terminal()
-    progress = Progress("deploying", stream=out)
+    progress = Progress(stream=out)
     _show(events(("start", 1, "Kafka | Install"), ("start", 2, "Kafka | Configure")), progress)
     progress.close()
     text = out.getvalue()
