@@ -119,10 +119,11 @@ def history_of(cassandra):
 def test_snapshot_live_records_bad_records_and_sigterm(services, redis, history_of):
     symbol, other = unique_symbols(2)
     # the page's period is whole minutes back from the moment it asks: keep that moment in the
-    # minute the expected candles are counted from (a run that crossed a minute failed here)
+    # minute the expected candles are counted from (a run that crossed a minute failed here), and
+    # at least a second into it, so the current minute's tick (now - 500 ms) is in the current minute
     into_minute = time.time() % 60
-    if into_minute > 20:
-        time.sleep(60 - into_minute)
+    if not 1 <= into_minute <= 20:
+        time.sleep((61 - into_minute) % 60)
     now = int(time.time() * 1000)
     # history: 3 ticks a minute over the last 40 minutes (10 of them before the period the page
     # gets), ties in trade time, volume 0 in some minutes
