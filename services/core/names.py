@@ -10,6 +10,9 @@ TICKS_TABLE = "ticks"
 
 ANALYTICS_CHANNEL = "stock-analytics"  # Redis pub/sub channel the dashboard listens to
 LATEST_KEY_PREFIX = "latest:"          # Redis hash per symbol with its latest analytics
+# the live lane's provisional values of the open windows (never written over Spark's)
+LIVE_CHANNEL = "stock-live"            # Redis pub/sub channel: provisional records, conflated
+LIVE_KEY_PREFIX = "live:"              # Redis hash per symbol with its current provisional values
 
 # Kafka SCRAM users: the brokers' own, and the one the pipeline's services use
 KAFKA_ADMIN_USER = "admin"
@@ -18,6 +21,7 @@ KAFKA_CLIENT_USER = "pipeline"
 # Kafka consumer groups of the pipeline's services (settings may override them per run)
 WRITER_GROUP = "storage-writer"        # the storage writer (stock-ticks -> Cassandra)
 PUBLISHER_GROUP = "redis-publisher"    # the Redis publisher (stock-analytics -> Redis)
+LIVE_GROUP = "live-lane"               # the live lane (stock-ticks -> open windows -> Redis)
 
 # Spark's Kafka source names the consumer groups of the stream processor (which reads
 # TICKS_TOPIC without committing: its checkpoint holds the offsets) with this prefix
