@@ -4,14 +4,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
+import signal
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
+import gevent
 from flask import Flask, jsonify, send_from_directory
 from flask_socketio import SocketIO, emit, join_room, leave_room
-from werkzeug.serving import make_server
+from gevent import monkey, pywsgi
 
 from services.core import analytics, clients, names
 from services.core.service import Service, load_settings
@@ -22,31 +25,57 @@ DEFAULT_PORT = 8050
 STATIC = Path(__file__).resolve().parent / "static"
 VENDORED = ("vendor/socket.io.min.js", "vendor/lightweight-charts.js")  # what ctl/frontend.py puts there
 RETRY_S = 5
+BACKLOG = 4096  # pending connections: a thousand pages reconnecting at once after a restart
+# the two channels, one subscription: Spark's final records and the live lane's provisional ones
+CHANNELS = {names.ANALYTICS_CHANNEL: "analytics", names.LIVE_CHANNEL: "live"}  # channel -> Socket.IO event
+
+
+class _Server:
+    """gevent's WSGI server with the two calls Service.finish makes on its HTTP server."""
+
+    def __init__(self, server: pywsgi.WSGIServer):
+        self.server = server
+
+    def shutdown(self) -> None:
+        self.server.stop(timeout=2)  # closes the listener, then the open connections
+
+    def server_close(self) -> None:
+        pass
 
 
 class DashboardService(Service):
     """The runtime of every service, but /health is served by the Flask app on the one
-    port the page and Socket.IO share (Marathon gives the dashboard one port)."""
+    port the page and Socket.IO share (Marathon gives the dashboard one port), by
+    gevent's WSGI server (Flask-SocketIO's production server; WebSocket through
+    simple-websocket), one greenlet per connection."""
 
     def __init__(self, settings, app: Flask):
         super().__init__("dashboard", settings, DEFAULT_PORT)
         self.app = app
-        if settings.log_level.upper() != "DEBUG":  # werkzeug logs every request at INFO
-            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+    def start(self) -> None:
+        super().start()
+        # SIGTERM/SIGINT through gevent's loop: the handler runs in its own greenlet at once,
+        # and setting the (gevent) stop flag wakes the main greenlet waiting on it
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            gevent.signal_handler(signum, self._on_signal, signum, None)
 
     def _serve_http(self) -> None:
-        self._http = make_server(self.settings.http_host, self.port, self.app, threaded=True)
-        self._http.daemon_threads = True
-        self.port = self._http.server_address[1]
-        threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
+        access = logging.getLogger("gevent.pywsgi")  # each request at debug level, errors as errors
+        server = pywsgi.WSGIServer((self.settings.http_host, self.port), self.app, backlog=BACKLOG,
+                                   log=pywsgi.LoggingLogAdapter(access, logging.DEBUG),
+                                   error_log=pywsgi.LoggingLogAdapter(access, logging.ERROR))
+        server.start()  # bound and accepting in gevent's loop
+        self.port = server.server_port
+        self._http = _Server(server)
 
 
 class Dashboard:
     def __init__(self, settings):
         self.settings = settings
         self.app = Flask(__name__, static_folder=None)
-        # threading mode: no monkey-patching; WebSocket through simple-websocket
-        self.socketio = SocketIO(self.app, async_mode="threading", logger=False, engineio_logger=False)
+        # gevent mode (the process is monkey-patched by __main__); WebSocket through simple-websocket
+        self.socketio = SocketIO(self.app, async_mode="gevent", logger=False, engineio_logger=False)
         self.service = DashboardService(settings, self.app)
         # named, so that an operator (and the tests) can tell its connections in CLIENT LIST
         self.redis = clients.redis_client(settings, client_name=f"dashboard-{os.getpid()}")
@@ -56,7 +85,15 @@ class Dashboard:
         self.clients = 0
         self._routes()
         self._events()
-        self.service.details = lambda: {"clients": self.clients}
+        self.service.details = self.details
+
+    def details(self) -> dict:
+        """/health's extras: the clients, and what serves them (so that a deployment running
+        the wrong server, or a Cassandra driver not on gevent's reactor, shows)."""
+        connection = self.history.session.cluster.connection_class.__name__ if self.history else None
+        return {"clients": self.clients, "async_mode": self.socketio.server.eio.async_mode,
+                "server": "gevent.pywsgi", "websocket": "simple-websocket",
+                "monkey_patched": monkey.is_module_patched("socket"), "cassandra_connection": connection}
 
     # --- health --------------------------------------------------------------------------
     def problem(self, backend: str, text: str | None) -> None:
@@ -120,11 +157,16 @@ class Dashboard:
 
     def snapshot(self, symbol: str) -> dict:
         """What a page needs for a symbol it starts to show: the newest record of each
-        window (Redis) and the recent 1-minute candles (Cassandra)."""
-        reply = {"symbol": symbol, "latest": {}, "candles": []}
+        window (Redis: Spark's in `latest`, the live lane's provisional ones in `live`) and
+        the recent 1-minute candles (Cassandra)."""
+        reply = {"symbol": symbol, "latest": {}, "live": {}, "candles": []}
         try:
-            reply["latest"] = {window: json.loads(value) for window, value in
-                               self.redis.hgetall(names.LATEST_KEY_PREFIX + symbol).items()}
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hgetall(names.LATEST_KEY_PREFIX + symbol)
+            pipe.hgetall(names.LIVE_KEY_PREFIX + symbol)
+            latest, live = pipe.execute()
+            reply["latest"] = {window: json.loads(value) for window, value in latest.items()}
+            reply["live"] = {window: json.loads(value) for window, value in live.items()}
         except Exception as error:
             reply["error"] = f"latest values: {error}"
             self.service.log.warning("latest_failed", extra={"symbol": symbol, "error": str(error)})
@@ -166,18 +208,21 @@ class Dashboard:
                 self.service.wait(RETRY_S)
 
     def listen(self) -> None:
-        """Redis pub/sub -> Socket.IO rooms (one per symbol), until stopping."""
+        """Redis pub/sub (both channels, one subscription) -> Socket.IO rooms (one per
+        symbol), until stopping. A greenlet: it waits on the socket cooperatively."""
         while not self.service.stopping.is_set():
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.subscribe(names.ANALYTICS_CHANNEL)
-                pubsub.get_message(timeout=5)  # the subscription's confirmation
+                pubsub.subscribe(*CHANNELS)
+                for _ in CHANNELS:
+                    pubsub.get_message(timeout=5)  # the subscriptions' confirmations
                 self.problem("redis", None)
-                self.service.log.info("subscribed", extra={"channel": names.ANALYTICS_CHANNEL})
+                self.service.log.info("subscribed", extra={"channel": names.ANALYTICS_CHANNEL,
+                                                           "channels": list(CHANNELS)})
                 while not self.service.stopping.is_set():
                     message = pubsub.get_message(timeout=1)
                     if message and message["type"] == "message":
-                        self.forward(message["data"])
+                        self.forward(message["data"], message["channel"])
             except Exception as error:
                 self.problem("redis", f"subscription lost: {error}")
                 self.service.log.warning("redis_unreachable", extra={"error": str(error)})
@@ -188,18 +233,25 @@ class Dashboard:
                 except Exception:
                     pass
 
-    def forward(self, data: str) -> None:
-        """One record from the channel to the pages showing its symbol, as it is (with
-        last_trade_time: the pages' latency clock). A bad record is counted, not sent."""
-        self.service.count("records")
+    def forward(self, data: str, channel: str = names.ANALYTICS_CHANNEL) -> None:
+        """One record from a channel to the pages showing its symbol, as it is (with
+        last_trade_time: the pages' latency clock): Spark's as the event `analytics`, the
+        live lane's provisional ones as `live`. Both are analytics records
+        (core/analytics.py; a live one also has `provisional` and `published_at`). A bad
+        record is counted, not sent. Counters: records/emitted (analytics),
+        live.records/live.emitted, rejected.<reason> (either channel)."""
+        event = CHANNELS.get(channel, "analytics")
+        prefix = "live." if event == "live" else ""
+        self.service.count(f"{prefix}records")
         try:
             record = analytics.validate(data)
         except Rejected as rejected:
             self.service.count(f"rejected.{rejected.reason}")
-            self.service.log.warning("record_rejected", extra={"reason": rejected.reason, "detail": rejected.detail})
+            self.service.log.warning("record_rejected", extra={"reason": rejected.reason, "detail": rejected.detail,
+                                                               "channel": channel})
             return
-        self.socketio.emit("analytics", json.loads(record.json), to=record.symbol)
-        self.service.count("emitted")
+        self.socketio.emit(event, json.loads(record.json), to=record.symbol)
+        self.service.count(f"{prefix}emitted")
 
 
 def _symbol(message) -> str | None:
@@ -214,10 +266,27 @@ def vendored_missing() -> list[str]:
     return [name for name in VENDORED if not (STATIC / name).is_file()]
 
 
+def _more_files() -> None:
+    """Each WebSocket client is a file descriptor: the soft limit up to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def main() -> int:
     settings = load_settings("dashboard", "redis_password", "cassandra_password")
     if settings is None:
         return 2
+    if not monkey.is_module_patched("socket"):  # python -m services.dashboard patches first thing
+        print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), "level": "error",
+                          "service": "dashboard", "event": "not_monkey_patched",
+                          "error": "run it as `python -m services.dashboard` (gevent's monkey-patching "
+                                   "must come before any other import)"}), flush=True)
+        return 2
+    _more_files()
     missing = vendored_missing()
     if missing:
         print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), "level": "error", "service": "dashboard", "event": "frontend_missing",
@@ -228,6 +297,7 @@ def main() -> int:
     service = dashboard.service
     service.start()
     dashboard.problem("redis", dashboard.problems["redis"])  # starting -> degraded until both are there
+    # greenlets (threading is gevent's here): the Cassandra connection, the Redis listener
     threading.Thread(target=dashboard.connect_cassandra, name="cassandra", daemon=True).start()
     listener = threading.Thread(target=dashboard.listen, name="redis", daemon=True)
     listener.start()
