@@ -34,7 +34,7 @@ ROOT = APPS_DIR.parents[1]
 
 # Every service, in the order they are rolled out: consumers before the producer,
 # so that nothing produced waits long for its reader.
-SERVICES = ("storage-writer", "stream-processor", "redis-publisher", "dashboard", "producer")
+SERVICES = ("storage-writer", "stream-processor", "redis-publisher", "live-lane", "dashboard", "producer")
 
 PROJECT_IMAGE = re.compile(r"^(bigdata/[a-z0-9][-a-z0-9]*):[^:/]+$")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")

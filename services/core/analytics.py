@@ -31,6 +31,15 @@ PRICE_FIELDS = ("open", "high", "low", "close", "average", "vwap")
 TIME_FIELDS = ("window_start", "window_end", "last_trade_time")
 FIELDS = ("symbol", "window", *TIME_FIELDS, *PRICE_FIELDS, "volume", "count")
 MAX_BYTES = 4096
+UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def window_ms(label: str) -> int:
+    """'1s' -> 1000, '1m' -> 60000, '250ms' -> 250."""
+    if not WINDOW_PATTERN.match(label):
+        raise ValueError(f"not a window label: {label!r}")
+    unit = "ms" if label.endswith("ms") else label[-1]
+    return int(label[: -len(unit)]) * UNITS_MS[unit]
 
 
 @dataclass(frozen=True)

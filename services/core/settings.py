@@ -120,6 +120,20 @@ class Settings:
     publisher_group: str = setting("BIGDATA_PUBLISHER_GROUP", names.PUBLISHER_GROUP, "the publisher's consumer group")
     publisher_batch: int = setting("BIGDATA_PUBLISHER_BATCH", 500, "records per batch (one commit per batch)")
 
+    # --- live lane -----------------------------------------------------------------
+    lane_group: str = setting("BIGDATA_LANE_GROUP", names.LIVE_GROUP, "the live lane's consumer group")
+    lane_windows: tuple = setting("BIGDATA_LANE_WINDOWS", ("1s", "1m"),
+                                  "windows the live lane keeps open per symbol, comma-separated labels "
+                                  "(as BIGDATA_STREAM_WINDOWS)")
+    lane_interval_ms: int = setting("BIGDATA_LANE_INTERVAL_MS", 50,
+                                    "how often the changed windows are published (conflated): at most one "
+                                    "record per symbol and window per interval")
+    lane_watermark_s: float = setting("BIGDATA_LANE_WATERMARK_S", 10.0,
+                                      "how long a window stays open after newer trades (as the stream "
+                                      "processor's watermark)")
+    lane_fetch_wait_ms: int = setting("BIGDATA_LANE_FETCH_WAIT_MS", 10,
+                                      "Kafka fetch.wait.max.ms of the live lane: how long a fetch waits for data")
+
     # --- dashboard ---------------------------------------------------------------
     dashboard_symbols: tuple = setting("BIGDATA_DASHBOARD_SYMBOLS", DEFAULT_SYMBOLS[:4],
                                        "symbols a new page shows, comma-separated (the page can add and remove)")
@@ -150,6 +164,7 @@ class Settings:
         problems = []
         positive = ("kafka_session_timeout_ms", "cassandra_port", "redis_port", "tick_max_bytes",
                     "writer_batch", "writer_concurrency", "writer_rows_per_batch", "publisher_batch", "replay_speed",
+                    "lane_interval_ms", "lane_watermark_s", "lane_fetch_wait_ms",
                     "live_interval_s", "live_timeout_s", "dashboard_history_minutes",
                     "dashboard_history_max_ticks")
         for name in positive:
@@ -165,6 +180,9 @@ class Settings:
             problems.append(("kafka_auto_offset_reset", "must be earliest or latest"))
         if self.producer_currency not in self.tick_currencies:
             problems.append(("producer_currency", f"{self.producer_currency!r} is not in BIGDATA_TICK_CURRENCIES"))
+        from services.core.analytics import WINDOW_PATTERN
+        if not self.lane_windows or not all(WINDOW_PATTERN.match(label) for label in self.lane_windows):
+            problems.append(("lane_windows", "window labels, e.g. 1s,1m"))
         if self.http_port is not None and not 0 <= self.http_port <= 65535:
             problems.append(("http_port", "must be a port number"))
         if problems:

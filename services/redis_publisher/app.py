@@ -3,32 +3,16 @@ from __future__ import annotations
 
 from services.core import analytics, clients, names
 from services.core.consume import ConsumeLoop, dead_letter
+from services.core.latest import RedisSink
 from services.core.service import Service, load_settings
 from services.core.tick import Rejected
 
 DEFAULT_PORT = 8012
 
-# Keep the newest record per (symbol, window): replace the stored one only when the
-# incoming (window_start, count) is not older, so a replay never moves it back.
-SET_LATEST = """
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current then
-  local stored = cjson.decode(current)
-  local start, count = tonumber(ARGV[3]), tonumber(ARGV[4])
-  if stored.window_start > start or (stored.window_start == start and stored.count > count) then
-    return 0
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 1
-"""
-
-
 class Publisher:
     def __init__(self, service: Service, redis):
         self.service = service
-        self.redis = redis
-        self.set_latest = redis.register_script(SET_LATEST)
+        self.sink = RedisSink(redis, names.ANALYTICS_CHANNEL, names.LATEST_KEY_PREFIX)
 
     def __call__(self, records) -> list:
         dead, good = [], []
@@ -38,13 +22,7 @@ class Publisher:
             except Rejected as rejected:
                 dead.append(dead_letter(message, rejected.reason, rejected.detail))
         if good:
-            pipe = self.redis.pipeline(transaction=False)
-            for record in good:
-                pipe.publish(names.ANALYTICS_CHANNEL, record.json)
-                self.set_latest(keys=[names.LATEST_KEY_PREFIX + record.symbol],
-                                args=[record.window, record.json, record.window_start, record.count],
-                                client=pipe)
-            pipe.execute()  # raises on a connection failure: the batch is retried, nothing committed
+            self.sink.send(good)  # raises on a connection failure: the batch is retried, nothing committed
             self.service.count("published", len(good))
         return dead
 

@@ -24,7 +24,8 @@ from services.core.service import Service
 from services.core.settings import SettingError
 from services.core.tick import REASONS, Rules
 from services.stream_processor import plan
-from services.stream_processor.settings import DEFAULT_PORT, StreamSettings, window_ms
+from services.core.analytics import window_ms
+from services.stream_processor.settings import DEFAULT_PORT, StreamSettings
 
 SERVICE = plan.SERVICE
 # what Spark's withWatermark() and window() mark the event-time column with (EventTimeWatermark.delayKey)

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, fields
 
 from services.core import analytics, names
+from services.core.analytics import window_ms
 from services.core.settings import Settings, SettingError, setting
 
 DEFAULT_PORT = 8013
@@ -120,22 +121,6 @@ def describe() -> list[tuple[str, str, str]]:
         default = ",".join(f.default) if isinstance(f.default, tuple) else f.default
         rows.append((f.metadata["env"], "" if default is None else str(default), f.metadata["doc"]))
     return rows
-
-
-UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
-
-
-def _split(label: str) -> tuple[int, str]:
-    if not analytics.WINDOW_PATTERN.match(label):
-        raise ValueError(f"not a window label: {label!r}")
-    unit = "ms" if label.endswith("ms") else label[-1]
-    return int(label[: -len(unit)]), unit
-
-
-def window_ms(label: str) -> int:
-    """'1s' -> 1000, '1m' -> 60000, '250ms' -> 250."""
-    amount, unit = _split(label)
-    return amount * UNITS_MS[unit]
 
 
 def host_cores() -> int:

@@ -17,7 +17,7 @@ import pytest
 from ctl import hosts, images, prereqs
 
 OWNER = f"rig:{os.getpid()}"  # the rig's owner label: a killed run's containers are swept by the next
-SERVICES = ["producer", "storage_writer", "redis_publisher", "dashboard", "stream_processor"]
+SERVICES = ["producer", "storage_writer", "redis_publisher", "live_lane", "dashboard", "stream_processor"]
 # a real services.core.service.Service (what every service runs), healthy, on its default port 8099
 HEALTHY_SERVICE = ("from services.core.service import Service; from services.core.settings import Settings; "
                    "s = Service('probe', Settings.from_env(), 8099); s.start(); s.healthy(); s.stopping.wait()")

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_one_definition_per_service_and_nothing_else():
     files = sorted(p.stem for p in apps.APPS_DIR.glob("*.json"))
     assert files == sorted(apps.SERVICES)
-    assert set(apps.SERVICES) == {"producer", "storage-writer", "stream-processor", "redis-publisher", "dashboard"}
+    assert set(apps.SERVICES) == {"producer", "storage-writer", "stream-processor", "redis-publisher", "live-lane", "dashboard"}
 
 
 @pytest.mark.parametrize("name", apps.SERVICES)

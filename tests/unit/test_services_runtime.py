@@ -71,6 +71,7 @@ def degraded_then_sigterm(module: str, problems: list[str], log_path: Path) -> l
     ("services.storage_writer", "cannot reach Cassandra"),
     ("services.producer", "cannot reach Kafka"),
     ("services.redis_publisher", "cannot reach Redis"),
+    ("services.live_lane", "cannot reach Redis"),
 ])
 def test_unreachable_backends_degrade_health_and_sigterm_exits_0(module, problem, tmp_path):
     lines = degraded_then_sigterm(module, [problem], tmp_path / "out.log")

@@ -16,7 +16,8 @@ from services.core.deadletter import envelope as core_envelope, original_of
 from services.core.settings import SettingError
 from services.core.tick import REASONS, Rejected, Rules, encode, validate
 from services.stream_processor import plan
-from services.stream_processor.settings import StreamSettings, describe, window_ms
+from services.core.analytics import window_ms
+from services.stream_processor.settings import StreamSettings, describe
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "services" / "README.md"
