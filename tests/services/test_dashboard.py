@@ -2,7 +2,11 @@
 (python-socketio, over WebSocket): on subscribe, the latest values from Redis and
 the history from Cassandra as 1-minute candles; a record published on the channel
 reaches the clients showing its symbol, and only them; bad records on the channel
-are counted and dropped, the service goes on; SIGTERM exits 0 with a client connected."""
+are counted and dropped, the service goes on; SIGTERM exits 0 with a client connected.
+The live lane's provisional records (channel `stock-live`, hash `live:<symbol>`) reach
+the pages as `live` and in the snapshot's `live`; the server is gevent's, and 200
+WebSocket clients at once (in worker processes, bench/dashboard_fanout.py's) all
+connect and each receives a record."""
 from __future__ import annotations
 
 import json
@@ -14,7 +18,9 @@ import socketio
 
 from ctl import frontend
 from servicekit import unique_symbols, wait_until
-from services.core.names import ANALYTICS_CHANNEL, KEYSPACE, LATEST_KEY_PREFIX, TICKS_TABLE
+from bench.dashboard_fanout import Workers
+from bench.dashboard_fanout import record as fanout_record
+from services.core.names import ANALYTICS_CHANNEL, KEYSPACE, LATEST_KEY_PREFIX, LIVE_CHANNEL, LIVE_KEY_PREFIX, TICKS_TABLE
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
 
@@ -67,6 +73,12 @@ def record(symbol: str, window: str, start: int, count: int, close: float, last_
     return {"symbol": symbol, "window": window, "window_start": start, "window_end": start + length,
             "open": 100.0, "high": 102.0, "low": 99.0, "close": close, "average": 100.5, "vwap": 100.6,
             "volume": 900, "count": count, "last_trade_time": last_trade_time}
+
+
+def provisional(symbol: str, window: str, start: int, count: int, close: float, last_trade_time: int) -> dict:
+    """A live lane's record: an analytics record, provisional, with its publication time."""
+    return {**record(symbol, window, start, count, close, last_trade_time), "provisional": True,
+            "published_at": last_trade_time + 3}
 
 
 def tick_id(n: int) -> str:
@@ -239,3 +251,91 @@ def test_a_symbol_added_on_a_page_is_added_to_the_producer(services):
     finally:
         page.close()
     assert dashboard.terminate(30) == 0 and producer.terminate(30) == 0
+
+
+def test_live_lane_records_and_snapshot(services, redis):
+    """The live lane's records reach their symbol's room as `live` (Spark's stay `analytics`);
+    the snapshot carries the live hash beside the latest one; bad live records are counted
+    (rejected.<reason>) and dropped."""
+    symbol, other = unique_symbols(2)
+    now = int(time.time() * 1000)
+    second, minute = now - now % 1000, now - now % 60_000
+    latest = {"1s": record(symbol, "1s", second - 1000, 3, 123.0, now - 900)}
+    live = {"1s": provisional(symbol, "1s", second, 2, 123.4, now - 20),
+            "1m": provisional(symbol, "1m", minute, 9, 123.4, now - 20)}
+    redis.hset(LATEST_KEY_PREFIX + symbol, mapping={w: json.dumps(r) for w, r in latest.items()})
+    redis.hset(LIVE_KEY_PREFIX + symbol, mapping={w: json.dumps(r) for w, r in live.items()})
+    dashboard = services(DASHBOARD)
+    dashboard.wait_running()
+    url = f"http://127.0.0.1:{dashboard.port}"
+    watcher, bystander = Client(url), Client(url)
+    try:
+        snapshot = watcher.subscribe(symbol)
+        assert "error" not in snapshot, snapshot
+        assert snapshot["latest"] == latest and snapshot["live"] == live
+        assert bystander.subscribe(other)["live"] == {}
+
+        forming = provisional(symbol, "1s", second, 3, 123.5, int(time.time() * 1000))
+        redis.publish(LIVE_CHANNEL, json.dumps(forming))
+        assert watcher.wait("live") == forming
+        final = record(symbol, "1s", second, 3, 123.5, forming["last_trade_time"])
+        redis.publish(ANALYTICS_CHANNEL, json.dumps(final))
+        assert watcher.wait("analytics") == final
+        # (a running platform's own live lane may publish on the channel too: counted as differences)
+        before = dashboard.health()["counters"]
+        bad = [b"not json", json.dumps({**forming, "window": "soon"}), json.dumps({**forming, "count": 0}),
+               json.dumps({k: v for k, v in forming.items() if k != "close"}), json.dumps({**forming, "close": -1})]
+        for value in bad:
+            redis.publish(LIVE_CHANNEL, value)
+        after = {**forming, "count": 4, "close": 123.6, "last_trade_time": forming["last_trade_time"] + 1}
+        redis.publish(LIVE_CHANNEL, json.dumps(after))
+        assert watcher.wait("live", lambda r: r["count"] == 4) == after
+        assert watcher.received("live") == [forming, after], "nothing of the bad records"
+        assert watcher.received("analytics") == [final], "live records are not analytics events"
+        counters = dashboard.health()["counters"]
+        assert counters["live.records"] - before.get("live.records", 0) >= 6 and counters["live.emitted"] >= 2
+        assert counters["records"] >= 1 and counters["emitted"] >= 1
+        rejected = {k: counters.get(k, 0) - before.get(k, 0) for k in counters if k.startswith("rejected.")}
+        assert rejected == {"rejected.not_json": 1, "rejected.bad_window": 1, "rejected.bad_count": 1,
+                            "rejected.missing_field": 1, "rejected.bad_price": 1}, rejected
+        assert bystander.received("live") == [] and bystander.received("analytics") == [], \
+            "records go only to the symbol's subscribers"
+        assert dashboard.health()["status"] == "running"
+        assert dashboard.terminate(30) == 0, dashboard.tail()
+    finally:
+        watcher.close()
+        bystander.close()
+        redis.delete(LATEST_KEY_PREFIX + symbol, LIVE_KEY_PREFIX + symbol)
+
+
+def test_gevent_server_and_200_websocket_clients(services, redis):
+    """Served by gevent's WSGI server (Flask-SocketIO's gevent mode, the Cassandra driver on
+    its gevent reactor); 200 WebSocket clients connect at once, each receives the record
+    published for its symbol; SIGTERM with all of them connected exits 0."""
+    symbols = unique_symbols(10)
+    dashboard = services(DASHBOARD)
+    health = dashboard.wait_running()  # running: Redis subscribed and Cassandra connected
+    assert health["async_mode"] == "gevent" and health["server"] == "gevent.pywsgi", health
+    assert health["monkey_patched"] is True and health["cassandra_connection"] == "GeventConnection", health
+    url = f"http://127.0.0.1:{dashboard.port}"
+    started = time.monotonic()
+    workers = Workers(url, symbols, clients=200, per_process=100, per_client=1, event="live")
+    try:
+        ready = workers.ready()
+        print(f"200 clients connected and subscribed in {time.monotonic() - started:.1f}s")
+        assert ready["connected"] == 200 and ready["failed"] == 0, ready
+        assert dashboard.health()["clients"] == 200
+        now = int(time.time() * 1000)
+        for symbol in symbols:
+            redis.publish(LIVE_CHANNEL, json.dumps(fanout_record(symbol, 1, now)))
+        report = workers.report(1, 1, 20)
+        assert report["missing_clients"] == 0 and len(report["latencies_ms"]) == 200, \
+            {k: v for k, v in report.items() if k != "latencies_ms"}
+        latencies = sorted(report["latencies_ms"])
+        print(f"one record each to 200 clients: p50 {latencies[100]:.1f} ms, max {latencies[-1]:.1f} ms")
+        assert dashboard.health()["counters"]["live.emitted"] >= 10
+        assert dashboard.terminate(30) == 0, dashboard.tail()  # with the 200 still connected
+    finally:
+        workers.close()
+    events = [line.get("event") for line in dashboard.lines()]
+    assert events[-1] == "stopped"
