@@ -1,13 +1,18 @@
 """The stream processor: a Spark Structured Streaming job from the tick topic to
 the analytics topic (services/README.md, "Stream processor").
 
-    ticks (names.TICKS_TOPIC) --Spark's Kafka source, SASL/SCRAM as names.KAFKA_CLIENT_USER-->
-      fast path (Spark SQL) / exact path (tick.validate() in a Python UDF, rare records only)
+    ticks (names.TICKS_TOPIC) --Spark's Kafka source (one scan), SASL/SCRAM as names.KAFKA_CLIENT_USER-->
+      the SQL check (plan.py; no Python per record): refused records are counted, not
+      dead-lettered (the storage writer owns the dead letters)
       --> ticks: deduplicated by id within the watermark
           --> per symbol, one tumbling event-time window per BIGDATA_STREAM_WINDOWS label (1s, 1m):
               open/close (min_by/max_by trade time), high, low, average, VWAP, volume, count,
               last trade time --> names.ANALYTICS_TOPIC (analytics.py's record, key = symbol)
-      --> refused records: names.DEAD_LETTER_TOPIC (deadletter.py's envelope, reason in headers)
+
+State in RocksDB with changelog checkpointing. The checkpoint directory carries the
+job's layout (plan.CHECKPOINT_LAYOUT); one of another layout is refused (exit 2, one
+line saying what to do), never resumed; the default directory's name carries the
+layout, so an upgrade starts a new checkpoint (at BIGDATA_STREAM_STARTING_OFFSETS).
 
 One query, update mode, checkpointed (BIGDATA_STREAM_CHECKPOINT): a restart, even
 after kill -9, resumes from the last committed batch; the batch in flight is

@@ -22,7 +22,7 @@ if __name__ == "__main__" and not __package__:  # spark-submit services/stream_p
 from services.core import names
 from services.core.service import Service
 from services.core.settings import SettingError
-from services.core.tick import REASONS, Rules
+from services.core.tick import Rules
 from services.stream_processor import plan
 from services.core.analytics import window_ms
 from services.stream_processor.settings import DEFAULT_PORT, StreamSettings
@@ -58,42 +58,21 @@ def import_pyspark(spark_home: str) -> None:
 # --- the query ------------------------------------------------------------------------------
 
 def build(spark, settings: StreamSettings, rules: Rules):
-    """The one streaming DataFrame: analytics records of every window and the dead letters,
-    as rows (topic, key, value, headers) for Spark's Kafka sink.
+    """The one streaming DataFrame: analytics records of every window, as rows (topic,
+    key, value) for Spark's Kafka sink.
 
-        Kafka -> fast path (SQL) said yes ----------------------------+
-        Kafka -> fast path said no -> exact path (Python) said yes ---+-> ticks: watermark,
-             deduplicated by id, a row per (tick, window length)
-             -> one aggregation per (symbol, window length, window)  -> analytics records
-        Kafka -> fast path said no -> exact path said no              -> dead letters
+        Kafka (one scan) -> the SQL check (plan.fast_path_sql): refused records counted
+          -> ticks: watermark, deduplicated by id within it, a row per (tick, window length)
+          -> one aggregation per (symbol, window length, window) -> analytics records
 
-    Spark scans the batch's records once per branch (the fast path's regular expression
-    is cheap); only the records the fast path refused (normally none) reach Python."""
+    No Python runs per record (executors run no Python at all)."""
     from pyspark.sql import functions as F
-    from pyspark.sql.types import _parse_datatype_string
 
-    check_type = _parse_datatype_string(plan.CHECK_TYPE)
-    headers_type = check_type["headers"].dataType
-
-    def exact(value, key, topic, partition, offset, timestamp_ms, timestamp_type):
-        return plan.check(value, key, topic, partition, offset, timestamp_ms, timestamp_type, rules)
-
-    # nondeterministic for the optimizer only: a filter on its result then stays above it,
-    # instead of being pushed below and making Spark run the Python twice
-    exact_udf = F.udf(exact, check_type, useArrow=False).asNondeterministic()  # no pyarrow on the hosts
     records = spark.readStream.format("kafka").options(**plan.source_options(settings)).load()
     for column, sql in plan.fast_path_sql(rules).items():
         records = records.withColumn(column, F.expr(sql))
-    checked = records.where(~F.col("fast_ok")).withColumn("c", exact_udf(
-        "value", "key", "topic", "partition", "offset", F.expr("unix_millis(timestamp)"), "timestampType"))
-
-    dead = (checked.where(~F.col("c.ok"))
-            .observe(plan.REJECTED_METRICS, *[F.count_if(F.col("c.reason") == r).alias(r) for r in REASONS])
-            .select(F.lit(names.DEAD_LETTER_TOPIC).alias("topic"), "key", F.col("c.envelope").alias("value"),
-                    F.col("c.headers").alias("headers")))
-    tick_columns = ("id", "symbol", "price", "trade_time", "volume")
-    ticks = records.where("fast_ok").select(*tick_columns, "offset").unionByName(
-        checked.where("c.ok").select(*[F.col(f"c.{name}").alias(name) for name in tick_columns], "offset"))
+    ticks = (records.observe(plan.REFUSED_METRICS, F.count_if(~F.col("fast_ok")).alias("refused"))
+             .where("fast_ok").select("id", "symbol", "price", "trade_time", "volume", "offset"))
 
     delay_ms = int(settings.stream_watermark_s * 1000)
     ticks = (ticks.withColumn("event_time", F.timestamp_millis("trade_time"))
@@ -134,11 +113,8 @@ def build(spark, settings: StreamSettings, rules: Rules):
          .otherwise(F.col("average")).alias("vwap"),
         F.least("volume", F.lit(2**63 - 1).cast("decimal(38,0)")).cast("bigint").alias("volume"),
         "count", "last_trade_time")
-    analytics = windows.select(F.lit(names.ANALYTICS_TOPIC).alias("topic"),
-                               F.col("symbol").cast("binary").alias("key"),
-                               F.to_json(record).cast("binary").alias("value"),
-                               F.array().cast(headers_type).alias("headers"))
-    return analytics.unionByName(dead)
+    return windows.select(F.lit(names.ANALYTICS_TOPIC).alias("topic"), F.col("symbol").cast("binary").alias("key"),
+                          F.to_json(record).cast("binary").alias("value"))
 
 
 def start_query(spark, settings: StreamSettings, rules: Rules):
@@ -278,9 +254,25 @@ def session(settings: StreamSettings, workdir: Path):
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.addPyFile(str(plan.package_zip(workdir / "stream-processor.zip")))
-    return spark
+    return builder.getOrCreate()
+
+
+def checkpoint_refusal(spark, location: str) -> str | None:
+    """Why the checkpoint cannot be resumed (another layout: plan.CHECKPOINT_REFUSAL), or
+    None; a new checkpoint directory is marked with this job's layout. Through Hadoop's
+    file system API, so any location Spark can checkpoint to (a path, hdfs://, ...) works."""
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    directory = jvm.org.apache.hadoop.fs.Path(location)
+    fs = directory.getFileSystem(conf)
+    marker = jvm.org.apache.hadoop.fs.Path(directory, plan.LAYOUT_MARKER)
+    if fs.exists(marker):
+        return None
+    if fs.exists(directory) and len(fs.listStatus(directory)) > 0:
+        return plan.CHECKPOINT_REFUSAL.format(location=location)
+    fs.mkdirs(directory)
+    fs.create(marker, False).close()
+    return None
 
 
 def main() -> int:
@@ -303,6 +295,11 @@ def main() -> int:
             "master": spark.sparkContext.master, "app_id": spark.sparkContext.applicationId,
             "spark_version": spark.version, "ui": spark.sparkContext.uiWebUrl,
             "shuffle_partitions": spark.conf.get("spark.sql.shuffle.partitions")})
+        refusal = checkpoint_refusal(spark, settings.stream_checkpoint)
+        if refusal:
+            service.log.error("checkpoint_refused", extra={"error": refusal})
+            spark.stop()
+            return service.finish(2)
         driver = Driver(service, settings)
         code = driver.run(spark, rules)
         stopper = threading.Thread(target=spark.stop, daemon=True)

@@ -1,40 +1,38 @@
 """The stream processor's pure parts (no pyspark here, so unit tests run without
-Spark): Kafka options, Spark settings, the exact check of a record the fast
-path did not accept, the SQL of the fast path, the summary of a query's
-progress, and the package executors import.
+Spark): Kafka options, Spark settings, the SQL that judges a record, the
+checkpoint's layout, and the summary of a query's progress.
 
-How a tick is judged (the contract is services/core/tick.py's `validate()`):
-
-- the fast path, in Spark SQL (no Python per record): a record written in the form
-  `encode()` writes (one regular expression: the fields in order, no white space,
-  nothing that needs JSON's escapes) with every value inside the contract's bounds
-  is a tick. The checks are stricter than `validate()`'s, never looser, so whatever
-  passes them `validate()` accepts too, with the same values;
-- the exact path, a Python UDF calling `validate()` itself, only on the records the
-  fast path did not accept (normally none): a tick after all (e.g. a symbol with
-  a trailing newline, which Python's `$` lets through), or a dead letter with
-  `validate()`'s reason and detail, in deadletter.py's envelope.
+How a tick is judged (the contract is services/core/tick.py's `validate()`), in Spark
+SQL only, in the one scan of the batch's records (no Python per record): a record
+written in the form `encode()` writes (one regular expression: the fields in order, no
+white space, nothing that needs JSON's escapes) with every value inside the contract's
+bounds is a tick. The checks are stricter than `validate()`'s, never looser, so whatever
+passes them `validate()` accepts too, with the same values. Anything else is refused:
+counted (`refused`), not dead-lettered: the storage writer, which reads every tick,
+owns the dead letters (services/README.md). A valid tick in another JSON form (white
+space, another field order, escapes) is stored by the writer and shown by the live lane,
+but is not in this lane's windows; every producer of this project writes the form.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
-import time
-import zipfile
 from pathlib import Path
 
 from services.core import names
-from services.core.deadletter import DeadLetter, envelope, headers
-from services.core.tick import (ID_PATTERN, MAX_PRICE, REASONS, SOURCES, SYMBOL_PATTERN, Rejected, Rules,
-                                validate)
+from services.core.tick import ID_PATTERN, MAX_PRICE, SOURCES, SYMBOL_PATTERN, Rules
 
 SERVICE = "stream-processor"
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the directory holding services/
-# what executors import: the tick contract, dead letters, names, this package
-SHIPPED = ("services/__init__.py", "services/core/__init__.py", "services/core/names.py",
-           "services/core/tick.py", "services/core/deadletter.py", "services/core/analytics.py",
-           "services/core/settings.py", "services/stream_processor/")
+# The checkpoint's layout: a marker file in the checkpoint directory names the job's
+# query shape (its operators, their state, the state store). Spark cannot run a
+# checkpoint of another shape correctly, so the job refuses one (CHECKPOINT_REFUSAL).
+# Layout 2: one scan, no dead-letter branch, RocksDB state with changelog checkpoints.
+CHECKPOINT_LAYOUT = 2
+LAYOUT_MARKER = f"_bigdata_layout_{CHECKPOINT_LAYOUT}"
+CHECKPOINT_REFUSAL = ("checkpoint {location} was written by an earlier version of the job (another query "
+                      "shape and state store) and cannot be resumed: move it away or delete it (the job then "
+                      "starts at BIGDATA_STREAM_STARTING_OFFSETS), or set BIGDATA_STREAM_CHECKPOINT to a new "
+                      "directory")
 
 
 # --- Kafka ----------------------------------------------------------------------------
@@ -76,7 +74,7 @@ def source_options(settings) -> dict[str, str]:
 
 
 def sink_options(settings) -> dict[str, str]:
-    """Spark's Kafka sink: the topic is a column of each row (analytics or dead letters);
+    """Spark's Kafka sink: the topic is a column of each row;
     acknowledged by every in-sync replica, idempotent, lz4 like the other services."""
     return {**kafka_client_options(settings),
             "kafka.acks": "all", "kafka.enable.idempotence": "true", "kafka.compression.type": "lz4",
@@ -129,6 +127,11 @@ def spark_conf(settings, defaults: dict[str, str], cores_here: int) -> dict[str,
         # a stopped query's batch in hand is interrupted, not waited for minutes
         "spark.sql.streaming.stopTimeout": str(int(settings.stream_stop_timeout_s * 1000)),
         "spark.ui.showConsoleProgress": "false",
+        # state in RocksDB, each batch's changes checkpointed as a changelog: the default
+        # store (HDFS-backed) copies its whole map every batch, and its cost grows with the state
+        "spark.sql.streaming.stateStore.providerClass":
+            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+        "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
         # a micro-batch's tasks start at once, not after waiting up to 3 s for a "better" executor
         "spark.locality.wait": "0s",
         # no extra batch without data just to move the watermark on (it would delay the next
@@ -191,18 +194,6 @@ def submit_command(settings, entry: str = "services/stream_processor/job.py") ->
     return command + [entry]
 
 
-def package_zip(destination: Path) -> Path:
-    """The modules executors import (the exact check runs there), as a zip for addPyFile."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for item in SHIPPED:
-            path = PACKAGE_ROOT / item
-            for file in sorted(path.glob("*.py")) if item.endswith("/") else [path]:
-                archive.write(file, file.relative_to(PACKAGE_ROOT).as_posix())
-    destination.write_bytes(buffer.getvalue())
-    return destination
-
-
 # --- the fast path (Spark SQL over the Kafka source's columns) --------------------------------
 
 def _sql_string(text: str) -> str:
@@ -262,42 +253,9 @@ def fast_path_sql(rules: Rules) -> dict[str, str]:
     }
 
 
-# --- the exact path (a Python UDF on the records the fast path did not accept) ---------------
-
-# the UDF's result, as a Spark DDL type
-CHECK_TYPE = ("struct<ok:boolean, reason:string, detail:string, id:string, symbol:string, price:double, "
-              "trade_time:bigint, volume:bigint, envelope:binary, "
-              "headers:array<struct<key:string, value:binary>>>")
-
-
-def record_time(timestamp_ms: int | None, timestamp_type: int | None) -> int:
-    """The record's timestamp (ms), or now when it has none (as services/core/consume.py)."""
-    if timestamp_type is not None and timestamp_type >= 0 and timestamp_ms is not None and timestamp_ms > 0:
-        return int(timestamp_ms)
-    return int(time.time() * 1000)
-
-
-def check(value, key, topic: str, partition: int, offset: int, timestamp_ms, timestamp_type, rules: Rules,
-          now_ms: int | None = None) -> tuple:
-    """validate() on one record: a tick's fields, or the dead letter (envelope and headers)."""
-    value = None if value is None else bytes(value)
-    key = None if key is None else bytes(key)
-    reference = record_time(timestamp_ms, timestamp_type)
-    try:
-        tick = validate(value, rules, reference, key)
-        return (True, None, None, tick.id, tick.symbol, tick.price, tick.trade_time, tick.volume, None, None)
-    except Rejected as rejected:
-        reason, detail = rejected.reason, rejected.detail
-    except Exception as error:  # nothing a record holds may stop the job
-        reason, detail = "not_json", f"unreadable: {error!r}"[:200]
-    letter = DeadLetter(reason, detail, topic, partition, offset, reference, key, value)
-    return (False, reason, detail, None, None, None, None, None, envelope(letter, SERVICE, now_ms),
-            [(k, v) for k, v in headers(letter, SERVICE)])
-
-
 # --- progress and health ---------------------------------------------------------------------
 
-REJECTED_METRICS = "rejected"  # the observed metrics of the dead-letter branch: one count per reason
+REFUSED_METRICS = "refused"  # the observed metrics of the scan: records that are not ticks
 
 
 def _max_of(operators: list, key: str, metric: str | None = None) -> int:
@@ -311,8 +269,7 @@ def _max_of(operators: list, key: str, metric: str | None = None) -> int:
 
 
 def records_read(progress: dict) -> int:
-    """Records the batch read from Kafka, from its offsets (numInputRows counts each scan of
-    the source, and the query scans it once per branch)."""
+    """Records the batch read from Kafka, from its offsets."""
     total = 0
     for source in progress.get("sources") or []:
         start, end = _offsets(source.get("startOffset")), _offsets(source.get("endOffset"))
@@ -334,8 +291,8 @@ def _offsets(value) -> dict:
 
 
 def batch_counts(progress: dict) -> dict[str, int]:
-    """What one micro-batch did, as counters: records read, dead letters by reason, ticks
-    dropped as late or as duplicates, windows closed. The deduplication and the aggregation
+    """What one micro-batch did, as counters: records read, records refused (not ticks),
+    ticks dropped as late or as duplicates, windows closed. The deduplication and the aggregation
     both drop a late tick: it is counted once (the larger of their counts)."""
     counts = {"records": records_read(progress), "batches": 1}
     operators = progress.get("stateOperators") or []
@@ -350,13 +307,14 @@ def batch_counts(progress: dict) -> dict[str, int]:
                          "", "numDroppedDuplicateRows")
     if duplicates:
         counts["duplicates"] = duplicates
-    rejected = (progress.get("observedMetrics") or {}).get(REJECTED_METRICS) or {}
-    for reason in REASONS:
-        number = int(rejected.get(reason) or 0)
-        if number:
-            counts[f"rejected.{reason}"] = number
-            counts["dead_lettered"] = counts.get("dead_lettered", 0) + number
+    refused = refused_of(progress)
+    if refused:
+        counts["refused"] = refused
     return counts
+
+
+def refused_of(progress: dict) -> int:
+    return int(((progress.get("observedMetrics") or {}).get(REFUSED_METRICS) or {}).get("refused") or 0)
 
 
 def progress_summary(progress: dict | None) -> dict:
@@ -390,8 +348,7 @@ def log_fields(progress: dict) -> dict:
     return {"batch_id": progress.get("batchId"), "records": records_read(progress),
             "duration_ms": durations.get("triggerExecution"),
             "watermark": (progress.get("eventTime") or {}).get("watermark"),
-            "rejected": {k: v for k, v in ((progress.get("observedMetrics") or {}).get(REJECTED_METRICS) or {}).items()
-                         if v}}
+            "refused": refused_of(progress)}
 
 
 def as_dict(progress) -> dict | None:

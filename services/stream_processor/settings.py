@@ -8,11 +8,13 @@ from dataclasses import dataclass, fields
 
 from services.core import analytics, names
 from services.core.analytics import window_ms
+from services.stream_processor.plan import CHECKPOINT_LAYOUT
 from services.core.settings import Settings, SettingError, setting
 
 DEFAULT_PORT = 8013
 SPARK_HOME = "/opt/bigdata/spark"  # where deploys/spark installs the distribution
-CHECKPOINT = "/var/lib/bigdata/spark/checkpoints/stream-processor"  # under the deploy's Spark data dir
+# under the deploy's Spark data dir; the name carries the job's checkpoint layout (plan.py)
+CHECKPOINT = f"/var/lib/bigdata/spark/checkpoints/stream-processor-layout{CHECKPOINT_LAYOUT}"
 OFFSET_CHOICES = ("latest", "earliest")
 USED = ("kafka_", "http_", "log_level", "tick_", "spark_", "stream_")  # the shared settings this service reads
 SPARK_CONF_SEPARATOR = ";"  # between key=value pairs of BIGDATA_SPARK_CONF (values may hold commas)

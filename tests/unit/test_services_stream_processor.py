@@ -1,18 +1,16 @@
 """The stream processor's pure parts (no Spark here; tests/services runs the job on the
-real Spark cluster): settings, the exact check of a record and its dead letter, Kafka
-and Spark options, the shipped package, progress as counters, and the process's exits."""
+real Spark cluster): settings, the SQL check, Kafka and Spark options, the state store,
+progress as counters, and the process's exits."""
 import json
 import os
 import re
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from services.core import names
-from services.core.deadletter import envelope as core_envelope, original_of
 from services.core.settings import SettingError
 from services.core.tick import REASONS, Rejected, Rules, encode, validate
 from services.stream_processor import plan
@@ -80,49 +78,30 @@ def test_every_setting_is_documented_in_the_services_readme():
     assert not missing, f"services/README.md does not document {missing}"
 
 
-# --- the exact path: validate() itself, and the dead letter --------------------------------------
+# --- the SQL check: strict, and the only one -------------------------------------------------------
 
 MALFORMED = [
-    (b"{not json", "not_json"), (b"\xff\xfe", "not_json"), (None, "not_json"), (b"[1]", "not_object"),
-    (json.dumps({"id": "x"}).encode(), "missing_field"), (tick(price="1"), "wrong_type"),
-    (tick(id=""), "bad_id"), (tick(symbol="aapl"), "bad_symbol"), (tick(price=-1), "bad_price"),
-    (tick(volume=-1), "bad_volume"), (tick(currency="XYZ"), "unknown_currency"), (tick(source="fax"), "unknown_source"),
-    (tick(trade_time=NOW + 3_600_000), "time_in_future"), (tick(trade_time=NOW // 1000), "time_in_past"),
-    (tick(padding="x" * 2000), "oversized"), (tick() + b"x", "not_json"),
+    b"{not json", b"[1]", json.dumps({"id": "x"}).encode(), tick(price="1"), tick(id=""), tick(symbol="aapl"),
+    tick(price=-1), tick(volume=1.5), tick(trade_time=NOW + 0.5), tick() + b"x",
 ]
 
 
-@pytest.mark.parametrize("value,reason", MALFORMED)
-def test_a_refused_record_becomes_the_dead_letter_the_other_services_write(value, reason):
-    result = plan.check(bytearray(value) if value else value, bytearray(b"AAPL"), "stock-ticks", 2, 41, NOW, 0,
-                        RULES, now_ms=NOW + 5)
-    ok, got_reason, detail, *fields, envelope, headers = result
-    assert not ok and got_reason == reason and detail and fields == [None] * 5
-    with pytest.raises(Rejected) as caught:
+@pytest.mark.parametrize("value", MALFORMED)
+def test_what_validate_refuses_does_not_even_have_the_producers_form(value):
+    """The regular expression alone refuses these (the bounds are checked in SQL after it)."""
+    with pytest.raises(Rejected):
         validate(value, RULES, NOW, b"AAPL")
-    assert (got_reason, detail) == (caught.value.reason, caught.value.detail)
-    body = json.loads(envelope)
-    from services.core.deadletter import DeadLetter
-    assert envelope == core_envelope(DeadLetter(reason, detail, "stock-ticks", 2, 41, NOW, b"AAPL", value),
-                                     "stream-processor", NOW + 5)
-    assert body["service"] == plan.SERVICE and (body["partition"], body["offset"]) == (2, 41)
-    assert original_of(body) == (value[:64 * 1024] if value is not None else None)
-    assert dict(headers) == {"dlq.reason": reason.encode(), "dlq.service": b"stream-processor",
-                             "dlq.topic": b"stock-ticks", "dlq.partition": b"2", "dlq.offset": b"41"}
+    assert not re.search(plan.CANONICAL.replace("\\z", "\\Z"), value.decode("utf-8", "replace"))
 
 
-def test_a_valid_record_on_the_exact_path_is_a_tick():
-    bom = b"\xef\xbb\xbf" + tick(price=100)  # valid by the contract, refused by the SQL fast path
-    assert plan.check(bom, b"AAPL", "stock-ticks", 0, 1, NOW, 0, RULES) == \
-        (True, None, None, "synthetic-run1-1", "AAPL", 100.0, NOW, 300, None, None)
-
-
-def test_the_key_must_be_the_symbol_and_a_missing_timestamp_means_now():
-    assert plan.check(tick(), b"MSFT", "stock-ticks", 0, 1, NOW, 0, RULES)[1] == "key_mismatch"
-    # no record timestamp (-1): judged against the clock, so a tick of 2026-01-01 is in the past now
-    result = plan.check(tick(), None, "stock-ticks", 0, 1, -1, -1, RULES)
-    assert result[0] or result[1] == "time_in_past"
-    assert plan.record_time(NOW, 0) == NOW and plan.record_time(-1, -1) > NOW - 86_400_000 * 400
+def test_no_python_reaches_the_executors_and_the_state_is_in_rocksdb_with_a_changelog():
+    settings = StreamSettings.from_env(PASSWORD)
+    conf = plan.spark_conf(settings, {}, 2)
+    assert conf["spark.sql.streaming.stateStore.providerClass"].endswith(".RocksDBStateStoreProvider")
+    assert conf["spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"] == "true"
+    assert not hasattr(plan, "check") and not hasattr(plan, "package_zip")
+    assert str(plan.CHECKPOINT_LAYOUT) in plan.LAYOUT_MARKER
+    assert "BIGDATA_STREAM_CHECKPOINT" in plan.CHECKPOINT_REFUSAL.format(location="/x")
 
 
 def test_the_fast_path_sql_quotes_what_comes_from_settings():
@@ -207,25 +186,11 @@ def test_the_driver_jvm_logs_json_lines_on_stdout(tmp_path):
     assert plan.driver_java_options({"spark.driver.extraJavaOptions": "-Dx=1"}, Path("/l")).endswith(" -Dx=1")
 
 
-def test_the_shipped_package_imports_on_its_own(tmp_path):
-    """What executors get (addPyFile): the contract and the job's pure parts, nothing that
-    needs a package the Spark hosts lack."""
-    archive = plan.package_zip(tmp_path / "stream-processor.zip")
-    members = zipfile.ZipFile(archive).namelist()
-    assert "services/core/tick.py" in members and "services/stream_processor/plan.py" in members
-    assert not any(m.startswith(("services/producer", "services/storage_writer")) for m in members)
-    probe = ("import sys; from services.stream_processor import plan; from services.core.tick import Rules; "
-             "print(plan.check(b'x', None, 't', 0, 0, 1, 0, Rules())[1], plan.__file__)")
-    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(archive)!r}); {probe}"],
-                         capture_output=True, text=True, cwd=tmp_path, check=True).stdout
-    assert out.startswith("not_json ") and "stream-processor.zip" in out
-
-
 # --- progress --------------------------------------------------------------------------------
 
 PROGRESS = {
     "id": "q", "runId": "r1", "name": "stream_processor", "timestamp": "2026-01-01T00:00:01.000Z",
-    "batchId": 7, "batchDuration": 812, "numInputRows": 30,  # each of the two scans counted
+    "batchId": 7, "batchDuration": 812, "numInputRows": 15,
     "durationMs": {"addBatch": 700, "triggerExecution": 812, "queryPlanning": 60},
     "eventTime": {"max": "2026-01-01T00:00:00.900Z", "watermark": "2026-01-01T00:00:00.000Z"},
     "stateOperators": [
@@ -237,7 +202,7 @@ PROGRESS = {
                  "startOffset": {"stock-ticks": {"0": 100, "1": 50, "2": 7}},
                  "endOffset": {"stock-ticks": {"0": 105, "1": 58, "2": 9}},
                  "metrics": {"maxOffsetsBehindLatest": "4", "avgOffsetsBehindLatest": "1.3"}}],
-    "observedMetrics": {"rejected": {"not_json": 2, "bad_price": 1, "oversized": 0}},
+    "observedMetrics": {"refused": {"refused": 3}},
 }
 
 
@@ -245,7 +210,7 @@ def test_a_batch_becomes_counters():
     assert plan.records_read(PROGRESS) == 15
     assert plan.batch_counts(PROGRESS) == {
         "records": 15, "batches": 1, "late": 2, "duplicates": 1, "windows_closed": 3,
-        "rejected.not_json": 2, "rejected.bad_price": 1, "dead_lettered": 3}
+        "refused": 3}
     first = {**PROGRESS, "sources": [{**PROGRESS["sources"][0], "startOffset": None}], "observedMetrics": {}}
     assert plan.batch_counts(first)["records"] == 0
 
@@ -256,7 +221,7 @@ def test_a_batch_for_health_and_logs():
     assert summary["watermark"] == "2026-01-01T00:00:00.000Z" and summary["duration_ms"]["addBatch"] == 700
     assert summary["state"][0] == {"operator": "stateStoreSave", "rows": 40, "removed": 3, "late": 2}
     assert plan.progress_summary(None) == {}
-    assert plan.log_fields(PROGRESS)["rejected"] == {"not_json": 2, "bad_price": 1}
+    assert plan.log_fields(PROGRESS)["refused"] == 3
     assert plan.as_dict(json.dumps(PROGRESS)) == PROGRESS
 
     class Progress(dict):  # pyspark's StreamingQueryProgress carries its JSON

@@ -274,14 +274,16 @@ function showAlerts(card) {
   card.node.dataset.alerts = JSON.stringify({ above, below });
 }
 
-// a crossing: the condition true now and not at the previous price (or none seen yet)
+// a crossing: the price beyond the limit now and not at the previous price (the first
+// price seen, or the one when the alert was set, only tells the side: no notice for a
+// price that was already beyond when the page opened)
 function checkAlerts(card, symbol, price) {
   card.lastPrice = price;
   const { above, below, was } = card.alerts;
   for (const [side, limit, now] of [["above", above, above !== null && price >= above],
                                      ["below", below, below !== null && price <= below]]) {
     if (limit === null) continue;
-    if (now && !was[side]) notify(symbol, `${symbol} ${side} ${limit}: ${price.toFixed(2)}`);
+    if (now && was[side] === false) notify(symbol, `${symbol} crossed ${side} ${limit}: ${price.toFixed(2)}`);
     was[side] = now;
   }
 }
