@@ -138,6 +138,7 @@ class Driver:
         self.seen: deque = deque(maxlen=1000)  # progress reports already counted: (run id, time)
         self.last_progress: dict | None = None
         self.query_starts = 0
+        self.explained = None  # the run whose plan was logged
         service.details = self.details
 
     def details(self) -> dict:
@@ -169,6 +170,16 @@ class Driver:
                 self.service.count(name, amount)
             if progress.get("numInputRows"):
                 self.service.log.info("batch", extra=plan.log_fields(progress))
+                if self.explained != progress.get("runId"):  # the plan Spark runs, once per run
+                    self.explained = progress.get("runId")
+                    self.log_plan()
+
+    def log_plan(self) -> None:
+        """The physical plan of the last micro-batch (what bench/spark_plan.md reads)."""
+        try:
+            self.service.log.info("physical_plan", extra={"plan": self.query._jsq.explainInternal(False)})
+        except Exception as error:  # the query going away meanwhile
+            self.service.log.warning("physical_plan_unavailable", extra={"error": str(error)[:300]})
 
     def watch(self) -> None:
         """Health from the query: running once a batch of the current run is done; degraded

@@ -62,9 +62,24 @@ def read_price(page, symbol: str) -> tuple[float | None, int]:
     return (float(found[0]) if found[0] else None), int(found[1] or 0)
 
 
-def read_latency(page) -> tuple[int | None, int]:
-    """(the latency shown in ms, how many times it was updated)."""
-    found = page.eval_on_selector("#latency", "e => [e.dataset.latencyMs, e.dataset.updates]")
+def wait_price(page, symbol: str, price: float, provisional: bool, timeout_s: float = 30) -> float:
+    """Waits until the card shows `price`, from the live lane (provisional) or from Spark
+    (final); returns the seconds it took."""
+    started = time.monotonic()
+    wanted = [str(price), "true" if provisional else "false"]
+    while time.monotonic() - started < timeout_s:
+        found = page.eval_on_selector(f"{card(symbol)} .price", "e => [e.dataset.price, e.dataset.provisional]")
+        if found[1] == wanted[1] and found[0] and float(found[0]) == price:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise AssertionError(f"{symbol}: {price} ({'provisional' if provisional else 'final'}) not shown within "
+                         f"{timeout_s}s, the card shows {found}; console {page.console[-10:]}")
+
+
+def read_latency(page, lane: str = "spark") -> tuple[int | None, int]:
+    """(the latency shown in ms for a lane, live or spark; how many times it was updated)."""
+    selector = {"spark": "#latency", "live": "#latency-live"}[lane]
+    found = page.eval_on_selector(selector, "e => [e.dataset.latencyMs, e.dataset.updates]")
     return (int(found[0]) if found[0] else None), int(found[1] or 0)
 
 
@@ -82,12 +97,12 @@ def wait_prices_move(page, symbol: str, timeout_s: float = 60) -> tuple[float, f
     raise AssertionError(f"{symbol}: price {first} did not change within {timeout_s}s; console {page.console[-10:]}")
 
 
-def wait_latency_updates(page, count: int = 3, timeout_s: float = 60) -> list[int]:
-    """Latencies shown over `count` successive updates."""
+def wait_latency_updates(page, count: int = 3, timeout_s: float = 60, lane: str = "spark") -> list[int]:
+    """A lane's latencies shown over `count` successive updates."""
     deadline = time.monotonic() + timeout_s
     seen: dict[int, int] = {}
     while time.monotonic() < deadline and len(seen) < count:
-        latency, updates = read_latency(page)
+        latency, updates = read_latency(page, lane)
         if latency is not None and updates:
             seen.setdefault(updates, latency)
         time.sleep(0.2)

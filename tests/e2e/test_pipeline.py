@@ -1,11 +1,13 @@
 """The whole pipeline, end to end, as processes on the one-node platform: the producer
 (synthetic), the storage writer, the stream processor (on the Spark host, submitted
-to the standalone master), the Redis publisher and the dashboard, with a headless
+to the standalone master), the Redis publisher, the live lane and the dashboard, with a headless
 Chromium on the dashboard's page. A known set of ticks for a test symbol goes in
 beside the producer's; the test checks the rows in Cassandra, the analytics records
 against its own calculation (servicekit's, shared with the stream processor's test),
 the latest values in Redis, and what the browser shows: the chart drawn, prices and
-latency moving, the known symbol's last price, and no request to any other host."""
+latency of both lanes moving, the known symbol's last price, a new trade's price shown
+at once from the live lane while Spark is stopped and then replaced by Spark's final
+record, and no request to any other host."""
 from __future__ import annotations
 
 import json
@@ -45,9 +47,11 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
     analytics_since = kafka.end_offsets(ANALYTICS_TOPIC)
     writer = services("services.storage_writer", BIGDATA_WRITER_GROUP=writer_group)
     publisher = services("services.redis_publisher", BIGDATA_PUBLISHER_GROUP=publisher_group)
+    lane = services("services.live_lane", BIGDATA_LANE_GROUP=unique_group("e2e-lane"))
     dashboard = services("services.dashboard", BIGDATA_DASHBOARD_SYMBOLS=f"{live},{known}")
-    for service in (writer, publisher, dashboard):
+    for service in (writer, publisher, lane, dashboard):
         service.wait_running()
+    lane.wait_for(lambda h: h.get("assigned_partitions"), 60, "the live lane's partitions")
     job.wait_ready()
     producer = services("services.producer", BIGDATA_PRODUCER_SYMBOLS=live, BIGDATA_PRODUCER_RATE=20,
                         BIGDATA_PRODUCER_RUN_ID=f"e2e{run}")
@@ -103,15 +107,36 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
         assert all(0 <= latency < 30_000 for latency in latencies), latencies
         candles = page.eval_on_selector(f"{browser.card(known)} .chart", "e => e.querySelectorAll('canvas').length")
         assert candles >= 1
+        live_latencies = browser.wait_latency_updates(page, count=5, timeout_s=30, lane="live")
+
+        # the live lane: with the Spark lane frozen (its driver stopped), a new trade's price is
+        # on the page at once, provisional; once Spark runs again, its final record replaces it
+        probe_price = round(last_price + 7.77, 2)
+        analytics_before_probe = kafka.end_offsets(ANALYTICS_TOPIC)
+        job.signal("STOP")
+        try:
+            probe_time = int(time.time() * 1000)
+            kafka.send(TICKS_TOPIC, [(known.encode(), tick_value(known, f"synthetic-e2e{run}-probe", probe_price,
+                                                                  probe_time, 100))])
+            live_after = browser.wait_price(page, known, probe_price, provisional=True, timeout_s=10)
+            from_spark = [r for r in kafka.read_json(ANALYTICS_TOPIC, analytics_before_probe)
+                          if r["symbol"] == known and r["last_trade_time"] == probe_time]
+            assert not from_spark, "the price came from the live lane, Spark had not run"
+        finally:
+            job.signal("CONT")
+        final_after = browser.wait_price(page, known, probe_price, provisional=False, timeout_s=90)
         foreign = browser.foreign_requests(page)
         assert not foreign, f"requests to other hosts (a CDN?): {foreign}"
         assert not [line for line in page.console if line.startswith("pageerror")], page.console
     print(f"known ticks: in Cassandra after {stored_after:.1f}s, every window analysed after {analysed_after:.1f}s "
           f"({len(records)} analytics records for {len(wanted)} windows); the live price moved {first} -> {later}; "
-          f"tick-to-browser latency on the page: median {statistics.median(latencies)} ms, {latencies}")
+          f"tick-to-browser latency on the page: Spark lane median {statistics.median(latencies)} ms, "
+          f"{latencies}; live lane median {statistics.median(live_latencies)} ms, {live_latencies}; a trade's "
+          f"price shown provisional after {live_after:.2f}s with Spark stopped, final {final_after:.1f}s after "
+          f"Spark resumed")
 
     # every process stops cleanly on SIGTERM; the producer only once every tick was acknowledged
-    for service in (producer, dashboard, publisher, writer):
+    for service in (producer, dashboard, lane, publisher, writer):
         assert service.terminate(60) == 0, service.tail()
     assert job.terminate() == 0, job.tail()
     assert stored_ticks(cassandra, [live]), "the producer's ticks reached Cassandra too"

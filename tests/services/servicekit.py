@@ -356,6 +356,10 @@ class SparkJob:
         subprocess.run(["docker", "exec", self.container, "kill", "-9", "--", f"-{self.pid()}"], check=True)
         self.process.wait(30)
 
+    def signal(self, name: str) -> None:
+        """A signal (STOP, CONT, ...) to the driver and its JVM."""
+        subprocess.run(["docker", "exec", self.container, "kill", f"-{name}", "--", f"-{self.pid()}"], check=True)
+
     def terminate(self, timeout: float = 90) -> int:
         subprocess.run(["docker", "exec", self.container, "kill", "-TERM", self.pid()], check=True)
         return self.process.wait(timeout)
