@@ -6,7 +6,8 @@ what they add to the latency of the records it forwards.
                                                [--duration 20] [--channel live]
 
 Against the running one-node platform's Redis and Cassandra (container `bigdata`,
-secrets from inventories/secrets.env), the bench starts its own dashboard here
+secrets from inventories/secrets.env; its own pipeline apps paused for the run, started
+again after: nothing else publishes or computes meanwhile), the bench starts its own dashboard here
 (`python -m services.dashboard`, as the services' tests do) and its clients in other
 processes: python-socketio clients over WebSocket, gevent-patched, --per-process
 clients in each (`python -m bench.dashboard_fanout worker ...`). Client i subscribes to
@@ -35,6 +36,7 @@ import sys
 import time
 
 SYMBOLS = 50
+PIPELINE_APPS = ("producer", "storage-writer", "stream-processor", "redis-publisher", "live-lane", "dashboard")
 
 
 # --- a worker: many clients in one gevent-patched process -------------------------------
@@ -259,7 +261,8 @@ def main() -> int:
     per_phase = max(1, round(args.duration * args.rate / SYMBOLS))  # seqs per symbol in a phase
     work = platform.run_dir("dashboard-fanout")
     results = {}
-    with platform.heavy_lock():
+    # the platform's own pipeline apps are paused for the run: nothing else on the channel or the cores
+    with platform.heavy_lock(), platform.paused_apps(backends, *PIPELINE_APPS):
         dashboard = platform.ServiceProcess("services.dashboard", {**backends.env, "BIGDATA_LOG_LEVEL": "WARNING"},
                                             work / "dashboard.log")
         redis = clients.redis_client(backends.settings)

@@ -25,9 +25,24 @@ DEFAULT_PORT = 8050
 STATIC = Path(__file__).resolve().parent / "static"
 VENDORED = ("vendor/socket.io.min.js", "vendor/lightweight-charts.js")  # what ctl/frontend.py puts there
 RETRY_S = 5
+HISTORY_CONCURRENCY = 4  # Cassandra history reads at once: a thousand pages opening do not flood it
+HISTORY_CACHE_S = 2.0     # a symbol's candles are shared by the pages that open it within this time
 BACKLOG = 4096  # pending connections: a thousand pages reconnecting at once after a restart
 # the two channels, one subscription: Spark's final records and the live lane's provisional ones
 CHANNELS = {names.ANALYTICS_CHANNEL: "analytics", names.LIVE_CHANNEL: "live"}  # channel -> Socket.IO event
+
+
+class _Handler(pywsgi.WSGIHandler):
+    """gevent's request handler, but a connection that became a WebSocket is closed when the
+    WebSocket ends: simple-websocket took the socket over, so what follows on it is WebSocket
+    frames (the client's close), not another HTTP request to parse (and log as invalid)."""
+
+    def run_application(self):
+        try:
+            super().run_application()
+        finally:
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
 
 
 class _Server:
@@ -63,6 +78,7 @@ class DashboardService(Service):
     def _serve_http(self) -> None:
         access = logging.getLogger("gevent.pywsgi")  # each request at debug level, errors as errors
         server = pywsgi.WSGIServer((self.settings.http_host, self.port), self.app, backlog=BACKLOG,
+                                   handler_class=_Handler,
                                    log=pywsgi.LoggingLogAdapter(access, logging.DEBUG),
                                    error_log=pywsgi.LoggingLogAdapter(access, logging.ERROR))
         server.start()  # bound and accepting in gevent's loop
@@ -83,6 +99,8 @@ class Dashboard:
         self.problems: dict[str, str] = {"redis": "not subscribed yet", "cassandra": "not connected yet"}
         self._problems_lock = threading.Lock()
         self.clients = 0
+        self._history_gate = threading.BoundedSemaphore(HISTORY_CONCURRENCY)
+        self._history_cache: dict[str, tuple[float, int, list]] = {}  # symbol -> (monotonic, minute, candles)
         self._routes()
         self._events()
         self.service.details = self.details
@@ -174,11 +192,32 @@ class Dashboard:
             reply["error"] = "history: Cassandra not connected yet"
             return reply
         try:
-            reply["candles"] = self.history.candles(symbol)
+            reply["candles"] = self.candles(symbol)
         except Exception as error:
             reply["error"] = f"history: {error}"
             self.service.log.warning("history_failed", extra={"symbol": symbol, "error": str(error)})
         return reply
+
+    def candles(self, symbol: str) -> list[dict]:
+        """The symbol's history candles: a few reads at a time, and one read shared by the
+        pages that open the symbol within HISTORY_CACHE_S (within the same minute)."""
+        def fresh():
+            found = self._history_cache.get(symbol)
+            if found and time.monotonic() - found[0] < HISTORY_CACHE_S and found[1] == int(time.time()) // 60:
+                return found[2]
+            return None
+
+        cached = fresh()
+        if cached is not None:
+            return cached
+        with self._history_gate:
+            cached = fresh()  # read by another page while this one waited
+            if cached is not None:
+                return cached
+            minute = int(time.time()) // 60
+            candles = self.history.candles(symbol)
+            self._history_cache[symbol] = (time.monotonic(), minute, candles)
+            return candles
 
     def add_to_producer(self, symbol: str) -> None:
         """The page added a symbol: have the producer produce it too, when we know where it is.
