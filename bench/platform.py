@@ -48,7 +48,9 @@ def heavy_lock():
 def paused_apps(backends: Backends, *apps: str):
     """The platform's own instances of these pipeline apps stopped for the duration (the
     one-node runtime's units, bigdata-app-<app>@<n>), started again after: what a bench
-    measures then does not share the node with copies of itself doing the same work."""
+    measures then does not share the node with copies of itself doing the same work.
+    Started again without waiting for them to be healthy (a unit's start waits for its
+    health check: the stream processor's first batch can take a minute)."""
     listed = backends.docker("systemctl", "list-units", "--state=active", "--plain", "--no-legend",
                              *[f"bigdata-app-{app}@*.service" for app in apps]).stdout
     units = [line.split()[0] for line in listed.splitlines() if line.strip()]
@@ -59,7 +61,7 @@ def paused_apps(backends: Backends, *apps: str):
         yield units
     finally:
         if units:
-            backends.docker("systemctl", "start", *units)
+            backends.docker("systemctl", "start", "--no-block", *units)
 
 
 def load() -> str:
