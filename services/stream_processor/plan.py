@@ -227,21 +227,25 @@ def fast_path_sql(rules: Rules) -> dict[str, str]:
     text, against the contract's bounds. Everything is ASCII, so the bytes are valid
     UTF-8; \\z ends the match at the very end (Java's $ would let a trailing line
     break through). The values are only read where `fast_ok` holds; elsewhere they
-    are whatever the text has at those places (hence try_cast)."""
+    are whatever the text has at those places (hence try_element_at and try_cast).
+    The text is split once (`parts`): Spark keeps a column used many times as its own
+    projection rather than computing it again for each use."""
     def value(name: str) -> str:
-        return f"split_part(CAST(value AS STRING), '\"', {_PLACES[name]})"
+        return f"try_element_at(parts, {_PLACES[name]})"
 
     def number(name: str, kind: str) -> str:  # `:<number>,`
         return f"try_cast(substring({value(name)}, 2, length({value(name)}) - 2) AS {kind})"
 
     return {
+        "text": "CAST(value AS STRING)",
+        "parts": "split(text, '\"')",
         "id": value("id"), "symbol": value("symbol"), "currency": value("currency"), "source": value("source"),
         "price": number("price", "DOUBLE"), "trade_time": number("trade_time", "BIGINT"),
         "volume": number("volume", "BIGINT"),
         "reference_ms": "CASE WHEN timestampType >= 0 AND unix_millis(timestamp) > 0 THEN unix_millis(timestamp) END",
         "fast_ok": "coalesce(" + " AND ".join([
             f"octet_length(value) <= {int(rules.max_bytes)}",
-            f"CAST(value AS STRING) RLIKE {_sql_string(CANONICAL)}",
+            f"text RLIKE {_sql_string(CANONICAL)}",
             f"price > 0 AND price < {MAX_PRICE!r}",
             f"currency IN ({_in(rules.currencies)})",
             f"source IN ({_in(SOURCES)})",
