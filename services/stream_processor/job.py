@@ -101,17 +101,19 @@ def build(spark, settings: StreamSettings, rules: Rules):
                     F.min("price").alias("low"), F.max_by("price", order).alias("close"),
                     F.avg("price").alias("average"),
                     F.sum(F.col("price") * F.col("volume").cast("double")).alias("turnover"),
-                    # exact: a long sum could overflow on absurd volumes and stop the job
-                    F.sum(F.col("volume").cast("decimal(38,0)")).alias("volume"),
+                    F.sum(F.col("volume").cast("double")).alias("volume_d"),
+                    # a long sum: NULL, not an error that stops the job, if absurd volumes overflow
+                    # it (a decimal(38) sum would be exact, but it is a Java object a row)
+                    F.try_sum("volume").alias("volume"),
                     F.count(F.lit(1)).alias("count"), F.max("trade_time").alias("last_trade_time")))
     record = F.struct(
         "symbol", F.col("label").alias("window"), "window_start",
         F.unix_millis("window_end").alias("window_end"),
         "open", "high", "low", "close", "average",
         # VWAP; a window whose ticks all had volume 0 has none: its average stands in
-        F.when(F.col("volume") > 0, F.col("turnover") / F.col("volume").cast("double"))
+        F.when(F.col("volume_d") > 0, F.col("turnover") / F.col("volume_d"))
          .otherwise(F.col("average")).alias("vwap"),
-        F.least("volume", F.lit(2**63 - 1).cast("decimal(38,0)")).cast("bigint").alias("volume"),
+        F.coalesce("volume", F.lit(2**63 - 1)).alias("volume"),  # overflowed: the largest volume there is
         "count", "last_trade_time")
     return windows.select(F.lit(names.ANALYTICS_TOPIC).alias("topic"), F.col("symbol").cast("binary").alias("key"),
                           F.to_json(record).cast("binary").alias("value"))
