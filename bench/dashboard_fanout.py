@@ -31,6 +31,7 @@ scheduling is part of what phase 2 adds. Takes the heavy-work lock itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -217,11 +218,32 @@ def publish(redis, channel: str, symbols: list[str], seqs: range, rate: float) -
             next_at += gap
 
 
+@contextlib.contextmanager
+def settled(backends, timeout: float = 120):
+    """Once no pipeline app of the platform is still starting (paused_apps stops the active
+    ones only: one starting, e.g. restarted by the run before, would run through the bench)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        starting = backends.docker("systemctl", "list-units", "--state=activating", "--plain", "--no-legend",
+                                   "bigdata-app-*").stdout.strip()
+        if not starting:
+            break
+        time.sleep(2)
+    yield
+
+
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    import os
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def quantiles(values: list[float]) -> dict:
@@ -262,7 +284,7 @@ def main() -> int:
     work = platform.run_dir("dashboard-fanout")
     results = {}
     # the platform's own pipeline apps are paused for the run: nothing else on the channel or the cores
-    with platform.heavy_lock(), platform.paused_apps(backends, *PIPELINE_APPS):
+    with platform.heavy_lock(), settled(backends), platform.paused_apps(backends, *PIPELINE_APPS):
         dashboard = platform.ServiceProcess("services.dashboard", {**backends.env, "BIGDATA_LOG_LEVEL": "WARNING"},
                                             work / "dashboard.log")
         redis = clients.redis_client(backends.settings)
@@ -297,9 +319,18 @@ def main() -> int:
             crowd.report(1000, 1001, 30)
             baseline.report(1000, 1001, 10)
             first = 2000
+            pids = [dashboard.process.pid] + [p.pid for p in crowd.processes]
+            cpu_before, began = [cpu_s(pid) for pid in pids], time.monotonic()
             publish(redis, channel, symbols, range(first, first + per_phase), args.rate)
+            elapsed = time.monotonic() - began
+            cpu = [(cpu_s(pid) - before) / elapsed for pid, before in zip(pids, cpu_before)]
+            results["cpu"] = {"dashboard": cpu[0], "clients": sum(cpu[1:])}
             results["rss_all"] = rss_mb(dashboard.process.pid)
             results["crowd"] = crowd.report(first, first + per_phase - 1, 60)
+            # until every delivery was made: the CPU each took, wherever the time went
+            elapsed = time.monotonic() - began
+            results["cpu_total"] = [(cpu_s(pid) - before) for pid, before in zip(pids, cpu_before)]
+            results["drained_s"] = elapsed
             results["baseline_during"] = baseline.report(first, first + per_phase - 1, 10)
             results["ready"] = ready
             results["health"] = dashboard.health()
@@ -330,6 +361,14 @@ def main() -> int:
               f"p99 {crowd_q['p99'] - base['p99']:+.1f} ms")
     print(f"  dashboard RSS                      {results['rss_one']:.0f} MB with one client, "
           f"{results['rss_all']:.0f} MB with {results['ready']['connected'] + 1}")
+    print(f"  CPU while publishing phase 2       dashboard {results['cpu']['dashboard']:.0%} of a core, "
+          f"the client processes {results['cpu']['clients']:.0%}")
+    deliveries = len(results["crowd"]["latencies_ms"])
+    if deliveries:
+        total = results["cpu_total"]
+        print(f"  CPU per 1000 deliveries            dashboard {1000 * total[0] / deliveries * 1000:.0f} ms, "
+              f"clients {1000 * sum(total[1:]) / deliveries * 1000:.0f} ms (publishing and draining took "
+              f"{results['drained_s']:.1f} s for {args.duration:g} s of records)")
     print(f"  dashboard counters                 {results['health'].get('counters')}")
     print(f"  {results['load']}")
     print(f"\nlogs: {work}")
