@@ -339,3 +339,41 @@ def test_gevent_server_and_200_websocket_clients(services, redis):
         workers.close()
     events = [line.get("event") for line in dashboard.lines()]
     assert events[-1] == "stopped"
+
+
+def test_page_shows_the_record_with_the_greater_count_final_at_equal_count(services, redis):
+    """In headless Chromium (tests/e2e/browser.py): the forming 1-minute candle follows the rule
+    the Redis publisher's guard follows: the greater count wins, at equal count Spark's (final),
+    a provisional record never replaces a final one of equal or greater count; marked as such."""
+    import sys
+    from ctl import ROOT
+    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+    import browser
+
+    symbol = unique_symbols()[0]
+    dashboard = services(DASHBOARD)
+    dashboard.wait_running()
+    now = int(time.time() * 1000)
+    start = now - now % 60_000
+    steps = [(5, True, ["provisional", "5"]), (5, False, ["final", "5"]), (5, True, ["final", "5"]),
+             (6, True, ["provisional", "6"]), (4, False, ["provisional", "6"]), (7, False, ["final", "7"])]
+    with browser.open(f"http://127.0.0.1:{dashboard.port}/?symbols={symbol}") as page:
+        browser.wait_chart(page, symbol)
+        page.wait_for_function("() => document.querySelector('#connection').dataset.state === 'connected'")
+        time.sleep(1)  # the snapshot
+        for n, (count, live, expected) in enumerate(steps):
+            trade = now - 100 + n
+            value = record(symbol, "1m", start, count, 100.0 + n, trade)
+            if live:
+                redis.publish(LIVE_CHANNEL, json.dumps({**value, "provisional": True, "published_at": trade + 2}))
+            else:
+                redis.publish(ANALYTICS_CHANNEL, json.dumps(value))
+            page.wait_for_function("n => Number(document.querySelector('" + browser.card(symbol) +
+                                   " .price').dataset.updates) >= n", arg=n + 1, timeout=10_000)
+            shown = page.eval_on_selector(f"{browser.card(symbol)} .state", "e => [e.dataset.state, e.dataset.count]")
+            assert shown == expected, (n, count, "live" if live else "spark", shown)
+        assert browser.read_price(page, symbol)[0] == 105.0, "the price of the newest trade, whichever lane"
+        assert page.eval_on_selector(f"{browser.card(symbol)} .latency-live", "e => e.dataset.latencyMs")
+        assert page.eval_on_selector(f"{browser.card(symbol)} .latency", "e => e.dataset.latencyMs")
+        assert not [line for line in page.console if line.startswith(("error", "pageerror"))], page.console
+        assert not browser.foreign_requests(page)
