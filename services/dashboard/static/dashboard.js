@@ -225,7 +225,10 @@ function setInterval_(name) {
 
 // --- figures ----------------------------------------------------------------------------
 function showPrice(card, symbol, record, provisional) {
-  if (record.last_trade_time < Number(card.price.dataset.tradeTime || 0)) return;  // an older one
+  const shown = Number(card.price.dataset.tradeTime || 0);
+  if (record.last_trade_time < shown) return;  // an older trade
+  // the same trade: the live lane's value never replaces Spark's (final) one
+  if (record.last_trade_time === shown && provisional && card.price.dataset.provisional === "false") return;
   card.price.textContent = record.close.toFixed(2);
   card.price.dataset.price = String(record.close);
   card.price.dataset.tradeTime = String(record.last_trade_time);
