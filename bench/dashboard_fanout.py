@@ -31,7 +31,6 @@ scheduling is part of what phase 2 adds. Takes the heavy-work lock itself.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
@@ -218,20 +217,6 @@ def publish(redis, channel: str, symbols: list[str], seqs: range, rate: float) -
             next_at += gap
 
 
-@contextlib.contextmanager
-def settled(backends, timeout: float = 120):
-    """Once no pipeline app of the platform is still starting (paused_apps stops the active
-    ones only: one starting, e.g. restarted by the run before, would run through the bench)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        starting = backends.docker("systemctl", "list-units", "--state=activating", "--plain", "--no-legend",
-                                   "bigdata-app-*").stdout.strip()
-        if not starting:
-            break
-        time.sleep(2)
-    yield
-
-
 def rss_mb(pid: int) -> float:
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS:"):
@@ -284,7 +269,7 @@ def main() -> int:
     work = platform.run_dir("dashboard-fanout")
     results = {}
     # the platform's own pipeline apps are paused for the run: nothing else on the channel or the cores
-    with platform.heavy_lock(), settled(backends), platform.paused_apps(backends, *PIPELINE_APPS):
+    with platform.heavy_lock(), platform.paused_apps(backends, *PIPELINE_APPS):
         dashboard = platform.ServiceProcess("services.dashboard", {**backends.env, "BIGDATA_LOG_LEVEL": "WARNING"},
                                             work / "dashboard.log")
         redis = clients.redis_client(backends.settings)

@@ -51,7 +51,8 @@ def paused_apps(backends: Backends, *apps: str):
     measures then does not share the node with copies of itself doing the same work.
     Started again without waiting for them to be healthy (a unit's start waits for its
     health check: the stream processor's first batch can take a minute)."""
-    listed = backends.docker("systemctl", "list-units", "--state=active", "--plain", "--no-legend",
+    # starting ones too (e.g. started again by the bench before): they would run through the bench
+    listed = backends.docker("systemctl", "list-units", "--state=active,activating", "--plain", "--no-legend",
                              *[f"bigdata-app-{app}@*.service" for app in apps]).stdout
     units = [line.split()[0] for line in listed.splitlines() if line.strip()]
     if units:
