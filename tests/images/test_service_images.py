@@ -138,7 +138,8 @@ def test_the_services_wheels_match_the_lock(service_images):
     out = run_in(service_images[images.PIPELINE_REPO], "python", "-c",
                  "import importlib.metadata as m; print('\\n'.join(sorted("
                  "f'{d.metadata[\"Name\"]}=={d.version}' for d in m.distributions())))")
-    installed = {line.split("==")[0].lower().replace("_", "-"): line.split("==")[1] for line in out.stdout.split()}
+    from packaging.utils import canonicalize_name  # as image_requirements() names them (zope.event: zope-event)
+    installed = {canonicalize_name(line.split("==")[0]): line.split("==")[1] for line in out.stdout.split()}
     wanted = {r.split("==")[0]: r.split("==")[1] for r in images.image_requirements()}
     assert installed == wanted
 
