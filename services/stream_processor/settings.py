@@ -60,7 +60,7 @@ class StreamSettings(Settings):
     stream_stop_timeout_s: float = setting("BIGDATA_STREAM_STOP_TIMEOUT_S", 20.0,
                                            "on SIGTERM, how long the batch in hand may take to finish before "
                                            "the query is stopped anyway")
-    stream_stall_s: float = setting("BIGDATA_STREAM_STALL_S", 60.0,
+    stream_stall_s: float = setting("BIGDATA_STREAM_STALL_S", 180.0,
                                     "health turns degraded when a micro-batch runs longer than this")
 
     def check(self) -> None:
