@@ -45,24 +45,28 @@ def heavy_lock():
 
 
 @contextlib.contextmanager
-def paused_apps(backends: Backends, *apps: str):
-    """The platform's own instances of these pipeline apps stopped for the duration (the
-    one-node runtime's units, bigdata-app-<app>@<n>), started again after: what a bench
-    measures then does not share the node with copies of itself doing the same work.
-    Started again without waiting for them to be healthy (a unit's start waits for its
-    health check: the stream processor's first batch can take a minute)."""
-    # starting ones too (e.g. started again by the bench before): they would run through the bench
-    listed = backends.docker("systemctl", "list-units", "--state=active,activating", "--plain", "--no-legend",
-                             *[f"bigdata-app-{app}@*.service" for app in apps]).stdout
-    units = [line.split()[0] for line in listed.splitlines() if line.strip()]
-    if units:
-        print(f"pausing the platform's {', '.join(units)} for the run", flush=True)
-        backends.docker("systemctl", "stop", *units)
+def paused_apps(backends: Backends, *apps: str, stack: str = "bigdata"):
+    """The platform's own replicas of these pipeline apps (Swarm services <stack>_<app>)
+    scaled to 0 for the duration, and back to their counts after: what a bench measures
+    then does not share the node with copies of itself doing the same work. Scaled back
+    without waiting for them to be healthy (the stream processor's first batch can take a minute)."""
+    listed = backends.docker("docker", "service", "ls", "--filter", f"label=com.docker.stack.namespace={stack}",
+                             "--format", "{{.Name}} {{.Replicas}}").stdout
+    counts = {}
+    for line in listed.splitlines():
+        name, replicas = line.split()[:2]
+        desired = int(replicas.split("/")[1])
+        if name.removeprefix(f"{stack}_") in apps and desired:
+            counts[name] = desired
+    if counts:
+        print(f"pausing the platform's {', '.join(counts)} for the run", flush=True)
+        backends.docker("docker", "service", "scale", "--detach", *[f"{name}=0" for name in counts])
     try:
-        yield units
+        yield list(counts)
     finally:
-        if units:
-            backends.docker("systemctl", "start", "--no-block", *units)
+        if counts:
+            backends.docker("docker", "service", "scale", "--detach",
+                            *[f"{name}={count}" for name, count in counts.items()])
 
 
 def load() -> str:

@@ -3,6 +3,7 @@
     ./bigdata up           the platform and the pipeline on one local node ("bigdata"); prints the dashboard URL
     ./bigdata status       what each component and pipeline app of that node really answers
     ./bigdata logs [-f] C  the journal of component or app C (kafka, cassandra, ..., producer, dashboard, ...)
+    ./bigdata scale A=N    run N replicas of app A (e.g. storage-writer=3) on the node's swarm; `up` keeps it
     ./bigdata provision    deploy the platform and the pipeline to the node again (the Vagrantfile runs it)
     ./bigdata down         remove the node and everything `up` made
     ./bigdata test         install what is missing, build images and the mirror, run every test
@@ -71,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
                                         "spark-worker) or an app (producer, dashboard, ...)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines, as journalctl -f")
     logs.add_argument("-n", "--lines", type=int, default=200, help="how many of the last lines (default 200)")
+    scale = command("scale", "run N replicas of a pipeline app on the local node's swarm (kept by the next `up`)")
+    scale.add_argument("apps", nargs="+", metavar="APP=N", help="e.g. storage-writer=3")
     command("down", "remove the local node and everything `up` made")
     tests = command("test", "install what is missing and run every test (pytest arguments may follow)")
     tests.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest, e.g. tests/unit -x")
@@ -83,7 +86,7 @@ def parser() -> argparse.ArgumentParser:
 def run_command(args: argparse.Namespace) -> int:
     if args.command == "test":
         return test(args.pytest_args)
-    if args.command in ("up", "provision", "status", "logs", "down"):
+    if args.command in ("up", "provision", "status", "logs", "scale", "down"):
         from ctl import local
         if args.command == "up":
             return local.up(prepare)
@@ -94,6 +97,8 @@ def run_command(args: argparse.Namespace) -> int:
             return local.status()
         elif args.command == "logs":
             return local.logs(args.component, follow=args.follow, lines=args.lines)
+        elif args.command == "scale":
+            return local.scale(args.apps)
         else:
             local.down()
         return Exit.OK

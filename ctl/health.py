@@ -1,14 +1,15 @@
 """What `./bigdata status` reports: what each component and each pipeline app of the
 local node really answers, not what systemd believes. The components are asked with
 the same checks their deploys wait on (deploys/<component>: serving_check,
-broker_ready, ready_check, ...), run on the node; the apps by their own /health."""
+broker_ready, ready_check, ...), run on the node; the apps by Swarm's count of running
+replicas and their containers' health checks (each the app's own /health, whose last
+answer Docker keeps)."""
 import json
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from deploys import cassandra, kafka, redis, spark, zookeeper
-from deploys.pipeline import RUNNER
 
 
 @dataclass
@@ -57,31 +58,50 @@ def component_health(node: str, checks: dict[str, tuple[str, dict]]) -> list[Hea
         return list(pool.map(ask, checks.items()))
 
 
-def app_health(node: str, apps: list[str]) -> list[Health]:
-    """Each app: every instance active and answering /health with 200, and its lag."""
-    def ask(app):
-        code, output = on_node(node, f"python3 {RUNNER} status {app}")
-        if code:
-            return Health(app, False, f"the app runner could not say: {output[-200:]}")
-        return describe_app(app, json.loads(output.splitlines()[-1]))
-    with ThreadPoolExecutor(max_workers=len(apps)) as pool:
-        return list(pool.map(ask, apps))
+def app_health(node: str, stack: str, apps: list[str]) -> list[Health]:
+    """Each app: its Swarm service's replicas running/desired, every container on the node
+    healthy, and the consumer lag its last /health answer gave."""
+    script = (f"docker service ls --filter label=com.docker.stack.namespace={stack} "
+              "--format 'service {{.Name}} {{.Replicas}}'; "
+              f"docker ps -q --filter label=com.docker.stack.namespace={stack} | xargs -r docker inspect --format "
+              "'container {{index .Config.Labels \"com.docker.swarm.service.name\"}} {{json .State.Health}}'")
+    code, output = on_node(node, script)
+    if code:
+        return [Health(app, False, f"Swarm could not say: {output[-200:]}") for app in apps]
+    replicas, health = {}, {}
+    for line in output.splitlines():
+        kind, name, rest = (line.split(" ", 2) + ["", ""])[:3]
+        app = name.removeprefix(f"{stack}_")
+        if kind == "service":
+            replicas[app] = rest.split()[0]
+        elif kind == "container":
+            health.setdefault(app, []).append(json.loads(rest) if rest.startswith("{") else {})
+    return [describe_app(app, replicas.get(app), health.get(app, [])) for app in apps]
 
 
-def describe_app(app: str, status: dict) -> Health:
-    """One line for an app from the runner's status (instances, each one's /health body)."""
-    instances, active = status["instances"], status["active"]
-    if not instances:
-        return Health(app, False, "no instance")
-    problems = [f"instance {i} not running" for i in instances if i not in active]
-    lags = []
-    for instance, body in sorted(status.get("health", {}).items()):
-        if body.get("http_status") != 200:
-            problems.append(f"instance {instance}: {body.get('problem') or body.get('error') or body.get('status')}")
+def describe_app(app: str, replicas: str | None, containers: list[dict]) -> Health:
+    """One line for an app from Swarm's "running/desired" and its containers' Docker health
+    ({"Status": "healthy", "Log": [{"Output": <the /health body>}, ...]})."""
+    if replicas is None:
+        return Health(app, False, "no such service in the swarm (`./bigdata up` deploys it)")
+    running, _, desired = replicas.partition("/")
+    desired = desired.split()[0] if desired else "0"  # "1 (max 1 per node)"
+    problems, lags = [], []
+    if not int(desired):
+        problems.append("scaled to 0")
+    elif running != desired:
+        problems.append(f"{running}/{desired} replicas running")
+    for number, state in enumerate(containers, 1):
+        log = state.get("Log") or [{}]
+        last = (log[-1].get("Output") or "").strip()
+        body = json.loads(last) if last.startswith("{") else {}
+        if state.get("Status") != "healthy":
+            problems.append(f"container {number} {state.get('Status', 'without a health check')}: "
+                            f"{body.get('problem') or body.get('status') or last[-160:] or 'no answer yet'}")
         lag = body.get("lag", (body.get("last_batch") or {}).get("offsets_behind_latest"))
         if lag is not None:
             lags.append(lag)
     if problems:
         return Health(app, False, "; ".join(problems))
     lag = f", consumer lag {sum(lags)}" if lags else ""
-    return Health(app, True, f"{len(active)} instance(s) healthy{lag}")
+    return Health(app, True, f"{running}/{desired} replicas running, healthy{lag}")

@@ -27,9 +27,10 @@ NETWORK = f"{PREFIX}bigdata-net"
 # component -> its systemd unit on the node
 UNITS = {"zookeeper": "zookeeper", "kafka": "kafka", "cassandra": "cassandra", "redis": "redis-server",
          "spark-master": "spark-master", "spark-worker": "spark-worker"}
-# the pipeline's apps (marathon/apps) run on the node as units bigdata-app-<app>@<instance>
+# the pipeline's apps (marathon/apps) run on the node's one-node swarm, services <stack>_<app>
 APPS = SERVICES
-APP_UNIT_PREFIX = "bigdata-app-"
+# `./bigdata scale` remembers its counts here (untracked, beside secrets.env): `up` keeps them
+SCALE_FILE = ROOT / "inventories" / "scale.json"
 MIN_MEMORY_GIB = 6
 MIN_DISK_GIB = 10
 # The dashboard listens on 8050 on the node (services/dashboard); this machine
@@ -115,8 +116,8 @@ def provision() -> None:
         say("BIGDATA_COMPONENTS is set: the pipeline's apps are left as they are")
         return
     tags = images.pipeline_images()
-    _deploy("deploys/pipeline.py", f"{PREFIX}up-pipeline", "starting the pipeline's apps",
-            pipeline_image_tags=json.dumps(tags))
+    _deploy("deploys/pipeline.py", f"{PREFIX}up-pipeline", "starting the pipeline's apps on Swarm",
+            pipeline_image_tags=json.dumps(tags), pipeline_scale=json.dumps(scaled()))
     url = dashboard_url()
     with step(f"waiting for the dashboard at {url}"):
         deadline = time.monotonic() + 120
@@ -168,7 +169,7 @@ def status() -> int:
     address = hosts.ip_address(name)
     say(f"node {name} at {address}")
     checks = health.component_checks(node_values(), name, address)
-    results = health.component_health(name, checks) + health.app_health(name, APPS)
+    results = health.component_health(name, checks) + health.app_health(name, stack(), APPS)
     for result in results:
         print(f"    {result.what:<18} {'ok' if result.healthy else 'FAILING':<8} {result.detail}", flush=True)
     print(f"    Spark master UI: http://{address}:8080/")
@@ -182,6 +183,45 @@ def status() -> int:
     return Exit.OK
 
 
+def stack() -> str:
+    """The Swarm stack the apps form (services <stack>_<app>)."""
+    from deploys.pipeline import Settings
+    return Settings.from_values(node_values()).pipeline_stack
+
+
+def scaled() -> dict[str, int]:
+    """app -> replicas, as `./bigdata scale` last set them."""
+    try:
+        return json.loads(SCALE_FILE.read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError:
+        fail(f"{SCALE_FILE} is not JSON: remove it (the definitions' instances apply again)", Exit.SETTINGS)
+
+
+def scale(requests: list[str]) -> int:
+    """Each `app=n`: the app's replicas on the node's swarm, at once (Swarm starts or stops
+    tasks), and remembered for the next `up`."""
+    wanted = {}
+    for request in requests:
+        app, _, count = request.partition("=")
+        if app not in APPS or not count.isdigit():
+            fail(f"{request!r}: give app=replicas, e.g. storage-writer=3; apps: {', '.join(APPS)}", Exit.USAGE)
+        wanted[app] = int(count)
+    name = node()
+    if not _running(name):
+        fail(f"the {name} node is not running: `./bigdata up` starts it", Exit.NOT_UP)
+    services = [f"{stack()}_{app}={count}" for app, count in wanted.items()]
+    with step(f"scaling {', '.join(services)} (Swarm waits until the replicas run healthy)"):
+        done = run("docker", "exec", name, "docker", "service", "scale", "--detach=false", *services,
+                   quiet=True, check=False)
+    if done.returncode:
+        fail(f"docker service scale failed: {(done.stdout + done.stderr).strip()[-1500:]}", Exit.FAILED)
+    SCALE_FILE.write_text(json.dumps({**scaled(), **wanted}, indent=2, sort_keys=True) + "\n")
+    say(f"remembered in {SCALE_FILE} for the next `up`")
+    return status()
+
+
 def node_values() -> dict:
     """The node's inventory data, merged as the deploys read it."""
     namespace = load_inventory(INVENTORY, PREFIX)
@@ -190,18 +230,18 @@ def node_values() -> dict:
 
 
 def logs(what: str, follow: bool = False, lines: int = 200) -> int:
-    """The journal of a component (its unit) or of a pipeline app (all its instances)."""
-    if what in UNITS:
-        units = ["-u", UNITS[what]]
-    elif what in APPS:
-        units = ["-u", f"{APP_UNIT_PREFIX}{what}@*"]
-    else:
+    """The journal of a component (its unit), or the log of a pipeline app (every replica's, from Swarm)."""
+    if what not in UNITS and what not in APPS:
         fail(f"unknown component or app {what!r}; one of: {', '.join([*UNITS, *APPS])}", Exit.USAGE)
     name = node()
     if not _running(name):
         fail(f"the {name} node is not running: `./bigdata up` starts it", Exit.NOT_UP)
-    tty = ["-t"] if follow and os.isatty(1) else []  # a terminal's Ctrl-C then ends journalctl too
-    command = ["docker", "exec", *tty, name, "journalctl", *units, "-n", str(lines), "--no-pager"]
+    tty = ["-t"] if follow and os.isatty(1) else []  # a terminal's Ctrl-C then ends the follower too
+    if what in UNITS:
+        command = ["docker", "exec", *tty, name, "journalctl", "-u", UNITS[what], "-n", str(lines), "--no-pager"]
+    else:
+        command = ["docker", "exec", *tty, name, "docker", "service", "logs", "--no-task-ids", "--tail", str(lines),
+                   f"{stack()}_{what}"]
     os.execvp("docker", command + (["--follow"] if follow else []))  # docker's output and exit code, unbuffered
 
 

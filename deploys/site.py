@@ -19,6 +19,7 @@ from deploys.mesos import install_mesos
 from deploys.progress import report
 from deploys.redis import install_redis
 from deploys.spark import install_spark
+from deploys.swarm import install_swarm
 from deploys.zookeeper import install_zookeeper
 
 COMPONENTS = {  # in deploy order: component -> (its groups, its deploy)
@@ -27,7 +28,8 @@ COMPONENTS = {  # in deploy order: component -> (its groups, its deploy)
     "cassandra": (("cassandra",), install_cassandra),
     "redis": (("redis",), install_redis),
     "spark": (("spark_master", "spark_worker"), install_spark),
-    "docker": (("docker",), install_docker),  # the Mesos agents' containerizer, the one-node runtime
+    "docker": (("docker",), install_docker),  # the Mesos agents' containerizer, Swarm's engine
+    "swarm": (("swarm_manager", "swarm_worker"), install_swarm),  # runs the apps where no Marathon does
     "mesos": (("mesos_master", "mesos_agent"), install_mesos),
     "marathon": (("marathon",), install_marathon),
 }

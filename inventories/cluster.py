@@ -1,5 +1,6 @@
 """A local three-node cluster: ZooKeeper, Kafka, Cassandra, Spark workers and the
-Docker engine (what Mesos agents run containers with) on every node; Redis and the
+Docker engine on every node, all three Swarm managers (Raft keeps a majority with
+one of them down; each node labelled with its zone, for placement); Redis and the
 Spark master on the first.
 
     pyinfra inventories/cluster.py deploys/site.py
@@ -7,9 +8,10 @@ Spark master on the first.
 from ctl.hosts import local_hosts
 from deploys.settings import check_inventory
 
-local = local_hosts("bigdata-node1", "bigdata-node2", "bigdata-node3")
+local = [(name, {**data, "swarm_node_labels": {"zone": zone}})
+         for (name, data), zone in zip(local_hosts("bigdata-node1", "bigdata-node2", "bigdata-node3"), "abc")]
 
-zookeeper = kafka = cassandra = spark_worker = docker = local
+zookeeper = kafka = cassandra = spark_worker = docker = swarm_manager = local
 redis = spark_master = local[:1]
 
 check_inventory(__file__, globals())

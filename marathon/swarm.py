@@ -291,7 +291,10 @@ def _healthcheck(d: dict, image: str, problems: list[str]) -> tuple[dict | None,
     start_period = check["delaySeconds"] + check["gracePeriodSeconds"]
     healthcheck = {"test": test, "interval": f"{check['intervalSeconds']}s", "timeout": f"{check['timeoutSeconds']}s",
                    "retries": check["maxConsecutiveFailures"], "start_period": f"{start_period}s"}
-    return healthcheck, start_period + check["intervalSeconds"] * check["maxConsecutiveFailures"] + 10
+    # Swarm counts a task as running only once its check has passed (the engine's container
+    # controller waits for "healthy"), so the update watches a healthy task for as long as
+    # the check needs to call it unhealthy again, plus a margin
+    return healthcheck, check["intervalSeconds"] * check["maxConsecutiveFailures"] + 10
 
 
 def _placement(d: dict, fixed_port: bool, problems: list[str]) -> tuple[dict, str | None]:

@@ -2,59 +2,63 @@
 
 - an inventory with a `marathon` group: submitted to Marathon (marathon/submit.py),
   once, from the control machine;
-- else, on the hosts of the `pipeline` group (the one-node default): each app runs as
-  Docker containers under systemd, one unit per instance (`bigdata-app-<app>@<n>`)
-  whose ExecStart is app_runner.py (shipped beside the definition), honouring the
-  definition's image, args, env, cpus/mem, volumes, labels, ports, instances, health
-  checks, backoff and kill grace period.
+- else on Docker Swarm (the `swarm_manager` and `swarm_worker` hosts, deploys/swarm;
+  the default, one node for `./bigdata up` and Vagrant): each definition translated
+  into a Swarm service (marathon/swarm.py) of one stack (`pipeline_stack`), deployed
+  with `docker stack deploy` from the first manager. Swarm then does what Marathon
+  would: replicas, rolling updates that roll back by themselves when the new tasks are
+  not healthy, restarts, placement, secrets.
 
 Both paths prepare the definitions the same way (`prepare`): the built images' tags,
 the site env computed once from the inventory (`site_env`: where Kafka, Cassandra,
 Redis and the Spark master are), scaling, and the secrets each app's `secrets` names.
 
-Locally, a changed definition, secret or image is rolled out one instance at a time,
-each waiting until healthy; if one never becomes healthy, the app goes back to its
-previous definition and image and the deploy fails naming the app and its health
-check. Images reach a host only when its copy differs (`docker save` to a cache on
-the control machine, upload, `docker load`).
+On Swarm, a secret becomes a Swarm secret named after a digest of its value (a new
+value is a new secret, the old one removed once unused), mounted in the containers
+that name it. Images reach every node only when its copy differs (`docker save` to a
+cache on the control machine, upload, `docker load`); there is no registry. The stack
+is deployed only when a service's spec (its digest, a label on the service) differs
+from the one wanted, and the deploy then waits until each changed service has
+converged, failing with Swarm's own words when one rolled back.
 """
 import hashlib
 import json
+import shlex
 import subprocess
+import time
 from io import StringIO
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pyinfra import host
-from pyinfra.api import deploy
+from pyinfra.api import FactBase, deploy
+from pyinfra.api.command import StringCommand
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import Command
-from pyinfra.operations import apt, files, python, server, systemd
+from pyinfra.operations import files, python, server
 
 from ctl import CACHE
 from deploys.cassandra import Settings as CassandraSettings
-from deploys.common import Settings as CommonSettings
-from deploys.docker import install_docker
 from deploys.kafka import Settings as KafkaSettings
 from deploys.marathon import Settings as MarathonSettings
-from deploys.pipeline import app_runner
 from deploys.redis import Settings as RedisSettings
 from deploys.secrets import secret
 from deploys.settings import ComponentSettings
 from deploys.spark import Settings as SparkSettings
+from deploys.swarm import MANAGERS, WORKERS, SwarmNode, leader
 from deploys.topology import address, members
 from marathon import apps as app_defs
+from marathon import swarm
 from marathon.apps import App
 from marathon.schema import AppDefinitionError
 from marathon.submit import prepare_apps
 
-HERE = Path(__file__).resolve().parent
-RUNNER = "/usr/local/lib/bigdata/app_runner.py"
 UPLOADS = "/var/tmp/bigdata-images"
+STACKS = "/etc/bigdata/swarm"  # the stack files, on the first manager (no secret in them)
 
 
 class Settings(ComponentSettings):
-    groups = ("pipeline", "marathon")
+    groups = (MANAGERS, WORKERS, "marathon")
 
     # where the definitions are read; tests point it at their own
     pipeline_apps_dir: str = str(app_defs.APPS_DIR)
@@ -63,16 +67,19 @@ class Settings(ComponentSettings):
     pipeline_image_tags: dict[str, str] = {}
     # app name -> instances, over the definitions' (like `python -m marathon.submit --scale`)
     pipeline_scale: dict[str, int] = {}
-    # where the one-node runtime assigns a port 0 (Mesos agents offer 31000-32000)
-    pipeline_port_range: tuple[int, int] = (31000, 32000)
     # `docker save` tarballs on the control machine, one per image id
     pipeline_image_cache: str = str(CACHE / "images")
+    # Swarm: the stack the apps form (services are <stack>_<app>)
+    pipeline_stack: str = Field("bigdata", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    # Swarm: reserve each app's cpus/mem as well as limit them (the scheduler then places a
+    # task only where they are free; off by default: the six apps would reserve 4.5 of one node's cores)
+    pipeline_reservations: bool = False
+    # Swarm: how long a rollout may take before the deploy fails (new tasks start, pass their
+    # health checks, then Swarm watches them for the update's monitor period)
+    pipeline_rollout_timeout_s: int = Field(900, ge=60)
 
     @model_validator(mode="after")
     def _check(self):
-        low, high = self.pipeline_port_range
-        if not 1024 <= low < high <= 65535:
-            raise ValueError(f"pipeline_port_range: {low}-{high} is not a range of unprivileged ports")
         for name, instances in self.pipeline_scale.items():
             if instances < 0:
                 raise ValueError(f"pipeline_scale: {name}: {instances} instances")
@@ -145,34 +152,22 @@ def _submit_to_marathon(settings: Settings) -> None:
                 password=first.data.get("marathon_http_password"))
 
 
-# --- the one-node runtime -----------------------------------------------------------
-def assign_ports(apps: list[App], port_range: tuple[int, int]) -> dict[str, dict[str, list[int]]]:
-    """app name -> instance -> its ports: a definition's fixed port as it is; a port 0
-    from the range, derived from app id, instance and index (probing past a taken one),
-    so that an instance keeps its port from run to run."""
-    low, high = port_range
-    used = {d["port"] for a in apps for d in a.definition.get("portDefinitions", []) if d.get("port")}
-    assigned = {}
-    for app in sorted(apps, key=lambda a: a.id):
-        definitions = app.definition.get("portDefinitions", [])
-        instances = app.definition.get("instances", 1)
-        if instances > 1 and any(d.get("port") for d in definitions):
-            raise DeployError(f"pipeline apps: {app.label}: {instances} instances of a fixed port "
-                              f"({[d['port'] for d in definitions if d.get('port')]}) cannot share one host")
-        assigned[app.name] = {}
-        for instance in range(1, instances + 1):
-            ports = []
-            for index, definition in enumerate(definitions):
-                port = definition.get("port") or 0
-                if not port:
-                    seed = hashlib.sha256(f"{app.id}#{instance}#{index}".encode()).digest()
-                    port = low + int.from_bytes(seed[:4], "big") % (high - low)
-                    while port in used:
-                        port = low + (port - low + 1) % (high - low)
-                    used.add(port)
-                ports.append(port)
-            assigned[app.name][str(instance)] = ports
-    return assigned
+# --- Docker Swarm -------------------------------------------------------------------
+class StackSpecs(FactBase):
+    """Seen from a manager: service name -> (its spec digest label, its update state) of a stack."""
+
+    def command(self, stack: str):
+        return (f"docker service ls -q --filter label=com.docker.stack.namespace={stack} 2>/dev/null | "
+                f"xargs -r docker service inspect --format '{{{{.Spec.Name}}}} "
+                f"{{{{index .Spec.Labels \"{swarm.SPEC_LABEL}\"}}}} "
+                f"{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}{{{{end}}}}' 2>/dev/null || true")
+
+    def process(self, output):
+        found = {}
+        for line in output:
+            name, spec, state = (line.split() + ["", "", ""])[:3]
+            found[name] = (spec, state)
+        return found
 
 
 def _local_image_id(reference: str) -> str:
@@ -208,86 +203,169 @@ def _ship_image(reference: str, image_id: str, cache: Path) -> None:
     server.shell(name=f"Load image {reference}", commands=[f"docker load --input {upload}", tag, f"rm -f {upload}"])
 
 
-def _start_timeout(definition: dict) -> int:
-    """How long systemd waits for an instance's first healthy answer: after that the
-    runner has given up anyway (grace, then the allowed failures); a margin beyond."""
-    return max([c.get("delaySeconds", 0) + c.get("gracePeriodSeconds", 300)
-                + (c.get("intervalSeconds", 60) + c.get("timeoutSeconds", 20)) * (c.get("maxConsecutiveFailures", 3) + 1)
-                for c in definition.get("healthChecks", [])], default=0) + 60
+def secret_name(stack: str, source: str, value: str) -> str:
+    """A Swarm secret's name: a new value is a new secret (Swarm secrets cannot change)."""
+    return f"{stack}_{source.lower()}_{hashlib.sha256(value.encode()).hexdigest()[:12]}"
 
 
-def _app_files(app: App, ports: dict[str, list[int]]) -> dict[str, bytes]:
-    """What the host gets for an app: the definition (secrets as references), its
-    secrets' values (KEY=value, for docker --env-file) and its instances' ports."""
-    values = app_defs.inline_secrets(app, lookup_secret).definition["env"]
-    return {
-        "json": (json.dumps(app.definition, indent=2, sort_keys=True) + "\n").encode(),
-        "env": "".join(f"{key}={values[key]}\n" for key in sorted(app_defs.secret_sources(app))).encode(),
-        "ports": (json.dumps(ports, sort_keys=True) + "\n").encode(),
-    }
+def _users(apps: list[App]) -> dict[str, str]:
+    """Each account an app runs as (Marathon's `user`, the owner of what it writes to host
+    volumes) -> "uid:gid", the same on every swarm node or refused."""
+    names = sorted({app.definition["user"] for app in apps if app.definition.get("user")})
+    found: dict[str, str] = {}
+    for name in names:
+        for member in members(MANAGERS) + members(WORKERS):
+            ids = (member.get_fact(Command, command=f"echo $(id -u {name} 2>/dev/null):$(id -g {name} 2>/dev/null)")
+                   or "").strip()
+            if not ids.replace(":", "").isdigit():
+                raise DeployError(f"pipeline apps: user {name} (an app's `user`) does not exist on {member.name}")
+            if found.setdefault(name, ids) != ids:
+                raise DeployError(f"pipeline apps: user {name} is {found[name]} on one swarm node and {ids} on "
+                                  f"{member.name}: give it the same uid and gid everywhere")
+    return found
 
 
-def _run_locally(settings: Settings) -> None:
+def _remove_old_runtime() -> None:
+    """What the one-node runtime of before (systemd units running containers) left on a host."""
+    units = (host.get_fact(Command, command="ls /etc/systemd/system/ | grep '^bigdata-app-.*@.service$' || true")
+             or "").split()
+    if units:
+        server.shell(name="Remove the one-node runtime's app units (the apps now run on Swarm)", commands=[
+            *[f"systemctl disable --now '{unit.replace('@.service', '@*')}' || true" for unit in units],
+            *[f"rm -f /etc/systemd/system/{unit}" for unit in units],
+            "rm -rf /etc/bigdata/apps /usr/local/lib/bigdata/app_runner.py", "systemctl daemon-reload"])
+
+
+def swarm_services(settings: Settings, apps: list[App], secrets: dict[str, str]) -> dict[str, dict]:
+    users = _users(apps)
+    try:
+        return {app.name: swarm.service(app, secrets=secrets, user=users.get,
+                                        reservations=settings.pipeline_reservations) for app in apps}
+    except AppDefinitionError as error:
+        raise DeployError(f"pipeline apps: {error}") from None
+
+
+def _wait_for_rollout(manager, tasks: dict[str, str], timeout_s: int) -> None:
+    """Until each service (name -> the task digest it wants, marathon/swarm.py's TASK_LABEL)
+    has as many tasks running as it wants replicas, every one of the wanted digest, and no
+    update in progress. A task with a health check is not running before it passes it.
+    Fails naming a service that Swarm rolled back or whose tasks keep failing."""
+    script = "".join(
+        f"echo \"{name} $(docker service inspect --format '{{{{.Spec.Mode.Replicated.Replicas}}}} "
+        f"{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}{{{{end}}}}' {name})\"; "
+        f"docker service ps -q --filter desired-state=running {name} | xargs -r docker inspect --format "
+        f"'  {{{{.Status.State}}}} {{{{index .Spec.ContainerSpec.Labels \"{swarm.TASK_LABEL}\"}}}}'; "
+        for name in tasks)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ok, output = manager.run_shell_command(StringCommand(script))
+        status, waiting = {}, []
+        for line in output.stdout_lines if ok else []:
+            if not line.startswith(" "):
+                name, wanted, state = (line.split() + ["0", ""])[:3]
+                status[name] = [int(wanted), state, 0]
+            elif line.split() == ["running", tasks[name]]:
+                status[name][2] += 1
+        for name, (wanted, state, running) in status.items():
+            if state in ("rollback_started", "rollback_completed", "rollback_paused", "paused"):
+                raise DeployError(f"pipeline apps: {name}: the update failed and Swarm {state.replace('_', ' ')} "
+                                  f"it: {_update_message(manager, name)}")
+            if state == "updating" or running != wanted:
+                waiting.append(f"{name} ({running}/{wanted} of this version running{', updating' if state else ''})")
+        if ok and not waiting and len(status) == len(tasks):
+            return
+        if time.monotonic() > deadline:
+            raise DeployError(f"pipeline apps: not converged after {timeout_s}s: {', '.join(waiting)}; "
+                              f"the tasks' last errors: {_task_errors(manager, list(tasks))}")
+        time.sleep(2)
+
+
+def _update_message(manager, service: str) -> str:
+    _, output = manager.run_shell_command(StringCommand(
+        f"docker service inspect --format '{{{{.UpdateStatus.Message}}}}' {shlex.quote(service)}"))
+    return output.stdout.strip() + f"; {_task_errors(manager, [service])}"
+
+
+def _task_errors(manager, services: list[str]) -> str:
+    _, output = manager.run_shell_command(StringCommand(
+        "for s in " + " ".join(shlex.quote(s) for s in services) + "; do docker service ps --no-trunc "
+        "--format '{{.Name}} {{.CurrentState}} {{.Error}}' $s | head -3; done"))
+    return "; ".join(line for line in output.stdout_lines if line.strip()) or "none recorded"
+
+
+def _run_on_swarm(settings: Settings) -> None:
     apps = prepare(settings, inline_secrets=False)
-    ports = assign_ports(apps, settings.pipeline_port_range)
-    app_files = {}
-    for app in apps:  # every problem found before anything changes on the host
-        try:
-            app_files[app.name] = _app_files(app, ports[app.name])
-        except AppDefinitionError as error:
-            raise DeployError(f"pipeline apps: {error}") from None
+    node = host.get_fact(SwarmNode)
+    if node["state"] != "active":
+        raise DeployError(f"pipeline apps: {host.name} is not in a swarm ({node['state']}): "
+                          f"deploys/site.py makes the swarm first")
+    _remove_old_runtime()
     images = {app.definition["container"]["docker"]["image"] for app in apps}
-    image_ids = {reference: _local_image_id(reference) for reference in sorted(images)}
+    for reference in sorted(images):
+        _ship_image(reference, _local_image_id(reference), Path(settings.pipeline_image_cache).expanduser())
+    for path in sorted({v["hostPath"] for app in apps for v in app.definition.get("container", {}).get("volumes", [])}):
+        files.directory(name=f"Host directory {path} (an app's volume)", path=path)
+    if host.name != leader().name:
+        return
 
-    if "docker" not in host.groups:
-        raise DeployError(f"pipeline apps: {host.name} runs apps as containers: put it in the docker group too")
-    # the common base (deploys/common) refreshes apt's cache; a host that only runs apps may lack it
-    apt.update(name="Refresh the apt cache", cache_time=_setting(host, CommonSettings, "apt_cache_seconds"))
-    install_docker()
-    for reference, image_id in image_ids.items():
-        _ship_image(reference, image_id, Path(settings.pipeline_image_cache).expanduser())
-    files.directory(name="Directory for the runner", path=str(Path(RUNNER).parent))
-    files.put(name="Install the app runner", src=str(HERE / "app_runner.py"), dest=RUNNER, mode="0755")
-    files.directory(name="Directory for the app definitions", path=str(app_runner.DESIRED), mode="0750")
-
-    on_host = (host.get_fact(Command, command=f"ls {app_runner.DESIRED} 2>/dev/null || true") or "").split()
-    for gone in sorted({f.removesuffix(".json") for f in on_host if f.endswith(".json")} - set(app_files)):
-        server.shell(name=f"Stop app {gone} (no longer defined)", commands=[f"{RUNNER} remove {gone}"])
-        for path in [f"{app_runner.DESIRED}/{gone}.{part}" for part in app_runner.PARTS] + \
-                [f"/etc/systemd/system/bigdata-app-{gone}@.service"]:
-            files.file(name=f"Remove {path}", path=path, present=False)
-
+    stack = settings.pipeline_stack
+    values = {}
     for app in apps:
-        name, definition, content = app.name, app.definition, app_files[app.name]
-        for part, mode in (("json", "0644"), ("env", "0600"), ("ports", "0644")):
-            files.put(name=f"{app.id}: {part}", src=StringIO(content[part].decode()),
-                      dest=f"{app_runner.DESIRED}/{name}.{part}", mode=mode)
-        unit = files.template(name=f"{app.id}: systemd unit", src=str(HERE / "templates/app.service.j2"),
-                              dest=f"/etc/systemd/system/bigdata-app-{name}@.service", app_name=name,
-                              app=definition, runner=RUNNER, start_timeout=_start_timeout(definition))
-        systemd.daemon_reload(name=f"{app.id}: reload systemd", _if=unit.did_change)
-        state = host.get_fact(Command, command=f"{RUNNER} status {name} 2>/dev/null || true") or ""
-        state = json.loads(state) if state.startswith("{") else {}
-        wanted = list(range(1, definition.get("instances", 1) + 1))
-        desired = app_runner.fingerprint(content, image_ids[definition["container"]["docker"]["image"]])
-        if state.get("fingerprint") != desired or state.get("instances") != wanted or state.get("active") != wanted:
-            server.shell(name=f"{app.id}: roll out {len(wanted)} instance(s), one at a time, each until healthy",
-                         commands=[f"{RUNNER} apply {name}"])
+        for key, source in app_defs.secret_sources(app).items():
+            values[source] = lookup_secret(source)
+            if not values[source]:
+                raise DeployError(f"pipeline apps: {app.label}: env.{key}: secret source {source} has no value "
+                                  f"(set {source} in the environment or in inventories/secrets.env)")
+    secrets = {source: secret_name(stack, source, value) for source, value in values.items()}
+    existing = set((host.get_fact(Command, command="docker secret ls --format '{{.Name}}' 2>/dev/null || true")
+                    or "").split())
+    for source, name in sorted(secrets.items()):
+        if name not in existing:
+            server.shell(name=f"Swarm secret {name} (from {source})",
+                         commands=[f"docker secret create --label io.bigdata.stack={stack} {name} -"],
+                         _stdin=values[source])
 
+    services = swarm_services(settings, apps, secrets)
+    path = f"{STACKS}/{stack}.json"
+    files.directory(name="Directory for the stack files", path=STACKS, mode="0750")
+    files.put(name=f"Stack file {path} ({len(services)} services)", mode="0640",
+              src=StringIO(json.dumps(swarm.stack(services), indent=2, sort_keys=True) + "\n"), dest=path)
+    current = host.get_fact(StackSpecs, stack=stack)
+    wanted = {f"{stack}_{name}": service["deploy"]["labels"][swarm.SPEC_LABEL] for name, service in services.items()}
+    changed = sorted(name for name, spec in wanted.items() if current.get(name, ("", ""))[0] != spec
+                     or current[name][1] not in ("", "completed", "rollback_completed"))
+    gone = sorted(set(current) - set(wanted))
+    if changed or gone:
+        server.shell(name=f"Deploy stack {stack}: {', '.join(changed + [f'remove {g}' for g in gone])}",
+                     commands=[f"docker stack deploy --resolve-image never --prune -c {path} {stack}"])
+        python.call(name=f"Wait until {', '.join(changed) or 'the stack'} converged (at most "
+                         f"{settings.pipeline_rollout_timeout_s}s)",
+                    function=_wait_for_rollout, manager=host, timeout_s=settings.pipeline_rollout_timeout_s,
+                    tasks={name: services[name.removeprefix(f"{stack}_")]["labels"][swarm.TASK_LABEL]
+                           for name in changed})
+    unused = sorted(name for name in existing if name.startswith(f"{stack}_") and name not in secrets.values())
+    if unused:  # older values of the secrets, once no service uses them (a used one is refused: kept)
+        server.shell(name=f"Remove {len(unused)} unused secret version(s)",
+                     commands=[f"docker secret rm {name} || true" for name in unused])
 
 @deploy("Pipeline apps", data_defaults=Settings.defaults())
 def install_pipeline():
-    """Run every app of marathon/apps: on Marathon if the inventory has one, else on
-    the `pipeline` hosts as containers under systemd.
+    """Run every app of marathon/apps: on Marathon if the inventory has one, else on the
+    swarm of its swarm_manager and swarm_worker hosts.
 
     Args (inventory data or --data, defaults in `Settings`):
         pipeline_image_tags: {"bigdata/pipeline": TAG, ...}, the images to run
         pipeline_scale: {"storage-writer": 3, ...}
-        pipeline_apps_dir, pipeline_port_range, pipeline_image_cache
+        pipeline_apps_dir, pipeline_image_cache, pipeline_stack, pipeline_reservations,
+        pipeline_rollout_timeout_s
     """
     settings = Settings.from_host(host)
     if members("marathon"):
         if host.name == members("marathon")[0].name:
             _submit_to_marathon(settings)
-    elif "pipeline" in host.groups:
-        _run_locally(settings)
+    elif members(MANAGERS):
+        if set(host.groups) & {MANAGERS, WORKERS}:
+            _run_on_swarm(settings)
+    else:
+        raise DeployError("pipeline apps: the inventory has no engine to run them on: "
+                          "a marathon group, or swarm_manager hosts")

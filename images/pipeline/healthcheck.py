@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """The service images' HEALTHCHECK: exit 0 when the service in this container
-answers GET /health with 200, else 1. Standard library only (no curl in the image).
+answers GET /health (or the path given as the first argument: a Swarm service's
+health check translated from a Marathon HTTP check, marathon/swarm.py) with 200,
+else 1. Standard library only (no curl in the image).
 
 The port: BIGDATA_HTTP_PORT, else $PORT0 (Marathon), as the services choose it
 (services/core/settings.py). With neither set (or 0), the service listens on its
@@ -9,9 +11,11 @@ container's main process (PID 1) listens on.
 """
 import os
 import sys
+import urllib.error
 import urllib.request
 
 TIMEOUT_S = 3
+BODY_BYTES = 3072  # Docker keeps 4 KiB of a check's output
 
 
 def listening_ports(pid: int = 1) -> list[int]:
@@ -33,13 +37,20 @@ def listening_ports(pid: int = 1) -> list[int]:
     return sorted(set(ports))
 
 
-def healthy(port: int) -> bool:
+def healthy(port: int, path: str) -> bool:
+    """Asks; prints what the service answered (Docker keeps it in the container's health
+    log, where `./bigdata status` reads a consumer's lag and a problem)."""
     bound = os.environ.get("BIGDATA_HTTP_HOST", "")
     host = "127.0.0.1" if bound in ("", "0.0.0.0", "::") else f"[{bound}]" if ":" in bound else bound
     try:
-        with urllib.request.urlopen(f"http://{host}:{port}/health", timeout=TIMEOUT_S) as reply:
+        with urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=TIMEOUT_S) as reply:
+            print(reply.read(BODY_BYTES).decode(errors="replace"))
             return reply.status == 200
-    except Exception:  # refused, timed out, 503 (HTTPError), not HTTP at all
+    except urllib.error.HTTPError as error:  # 503: the body says what is wrong
+        print(error.read(BODY_BYTES).decode(errors="replace"))
+        return False
+    except Exception as error:  # refused, timed out, not HTTP at all
+        print(f"port {port}: {error}")
         return False
 
 
@@ -47,7 +58,8 @@ def main() -> int:
     configured = os.environ.get("BIGDATA_HTTP_PORT") or os.environ.get("PORT0")
     # port 0 lets the service pick one
     ports = [int(configured)] if configured and configured.isdigit() and int(configured) else listening_ports()
-    return 0 if any(healthy(port) for port in ports) else 1
+    path = sys.argv[1] if len(sys.argv) > 1 else "/health"
+    return 0 if any(healthy(port, path) for port in ports) else 1
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ them (services/README.md documents the same list, and a unit test keeps the two
 in step).
 
 Secrets (passwords) have no default: a client factory that needs one fails with
-the variable's name when it is missing.
+the variable's name when it is missing. A secret is read from its variable, or from
+the file its `<variable>_FILE` names (where Swarm mounts its secrets, /run/secrets/...),
+so that its value never sits in the container's environment.
 """
 from __future__ import annotations
 
@@ -29,6 +31,14 @@ DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOG", "AMZN", "META", "NVDA", "TSLA", "IBM"
 
 class SettingError(ValueError):
     """A setting's value cannot be used; the message names the variable."""
+
+
+def _read_secret_file(variable: str, path: str) -> str:
+    try:
+        with open(path) as secret_file:
+            return secret_file.read().rstrip("\r\n")
+    except OSError as error:
+        raise SettingError(f"{variable}={path}: cannot be read ({error.strerror})") from None
 
 
 def setting(env: str, default, doc: str, *, secret: bool = False):
@@ -153,6 +163,8 @@ class Settings:
         values = {}
         for f in fields(cls):
             raw = environ.get(f.metadata["env"])
+            if (raw is None or not raw.strip()) and f.metadata["secret"] and environ.get(f.metadata["env"] + "_FILE"):
+                raw = _read_secret_file(f.metadata["env"] + "_FILE", environ[f.metadata["env"] + "_FILE"])
             if raw is not None and raw.strip() != "":
                 values[f.name] = _parse(f, raw.strip())
         settings = cls(**{**values, **overrides})

@@ -27,7 +27,8 @@ def run_entry_point(folder, *args):
                           stdin=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("args", [["--help"], ["-h"], ["up", "--help"], ["logs", "--help"], ["test", "--help"]])
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["up", "--help"], ["logs", "--help"], ["scale", "--help"],
+                                  ["test", "--help"]])
 def test_help_answers_without_a_python_environment(bare_checkout, args):
     done = run_entry_point(bare_checkout, *args)
     assert done.returncode == 0, done.stderr
@@ -85,6 +86,15 @@ def test_logs_of_an_unknown_component_names_the_known_ones(capsys):
     assert refusal.value.code == Exit.USAGE
     err = capsys.readouterr().err
     assert "unknown component or app 'kafak'" in err and "kafka" in err and "producer" in err
+
+
+@pytest.mark.parametrize("request_", ["storage-writer", "storage-writer=three", "writer=3", "storage-writer=-1"])
+def test_scale_refuses_what_is_not_app_equals_replicas(monkeypatch, capsys, request_):
+    monkeypatch.setattr(local, "_running", lambda name: pytest.fail("refused before the node is asked"))
+    with pytest.raises(Refusal) as refusal:
+        local.scale([request_])
+    assert refusal.value.code == Exit.USAGE
+    assert "give app=replicas, e.g. storage-writer=3" in capsys.readouterr().err
 
 
 def test_up_makes_its_secrets_before_anything_reads_the_inventory(monkeypatch):

@@ -278,13 +278,13 @@ def test_contract_a_changed_definition_replaces_marathons_and_only_that_app():
 
 def test_contract_a_field_removed_from_the_definition_is_removed_in_marathon():
     with StandIn() as marathon:
-        submitter(marathon).submit(prepared(["storage-writer"]))
-        (app,) = prepared(["storage-writer"])
+        submitter(marathon).submit(prepared(["dashboard"]))
+        (app,) = prepared(["dashboard"])
         definition = copy.deepcopy(app.definition)
         del definition["constraints"]
         (result,) = submitter(marathon).submit([app.replace(definition)])
         assert result.action == "updated" and result.changed == ["constraints"]
-        assert "constraints" not in marathon.apps["/bigdata/storage-writer"]
+        assert "constraints" not in marathon.apps["/bigdata/dashboard"]
 
 
 def test_contract_scaling_changes_only_the_instance_count():

@@ -62,22 +62,33 @@ def test_the_event_reader_takes_complete_lines_once(tmp_path):
     assert reader.new() == [] and len(reader.seen) == 2
 
 
-def test_an_app_is_healthy_only_when_every_instance_runs_and_answers():
-    healthy = describe_app("storage-writer", {"instances": [1, 2], "active": [1, 2], "health": {
-        "1": {"http_status": 200, "status": "running", "lag": 3},
-        "2": {"http_status": 200, "status": "running", "lag": 4}}})
-    assert healthy.healthy and healthy.detail == "2 instance(s) healthy, consumer lag 7"
+def docker_health(status: str, body: dict | str) -> dict:
+    """A container's State.Health as `docker inspect` gives it (the check's output: the /health body)."""
+    output = body if isinstance(body, str) else json.dumps(body)
+    return {"Status": status, "FailingStreak": 0, "Log": [{"ExitCode": 0 if status == "healthy" else 1,
+                                                           "Output": output + "\n"}]}
 
-    stopped = describe_app("storage-writer", {"instances": [1, 2], "active": [1], "health": {
-        "1": {"http_status": 200, "lag": 0}}})
-    assert not stopped.healthy and stopped.detail == "instance 2 not running"
 
-    degraded = describe_app("redis-publisher", {"instances": [1], "active": [1], "health": {
-        "1": {"http_status": 503, "status": "degraded", "problem": "redis: connection refused"}}})
-    assert not degraded.healthy and degraded.detail == "instance 1: redis: connection refused"
+def test_an_app_is_healthy_only_when_every_replica_runs_and_answers():
+    healthy = describe_app("storage-writer", "2/2 (max 1 per node)", [
+        docker_health("healthy", {"status": "running", "lag": 3}),
+        docker_health("healthy", {"status": "running", "lag": 4})])
+    assert healthy.healthy and healthy.detail == "2/2 replicas running, healthy, consumer lag 7"
 
-    spark = describe_app("stream-processor", {"instances": [1], "active": [1], "health": {
-        "1": {"http_status": 200, "last_batch": {"offsets_behind_latest": 12}}}})
+    short = describe_app("storage-writer", "1/2", [docker_health("healthy", {"lag": 0})])
+    assert not short.healthy and short.detail == "1/2 replicas running"
+
+    degraded = describe_app("redis-publisher", "1/1", [
+        docker_health("unhealthy", {"status": "degraded", "problem": "redis: connection refused"})])
+    assert not degraded.healthy and degraded.detail == "container 1 unhealthy: redis: connection refused"
+
+    starting = describe_app("live-lane", "0/1", [docker_health("starting", "port 8014: connection refused")])
+    assert not starting.healthy
+    assert starting.detail == "0/1 replicas running; container 1 starting: port 8014: connection refused"
+
+    spark = describe_app("stream-processor", "1/1", [
+        docker_health("healthy", {"last_batch": {"offsets_behind_latest": 12}})])
     assert spark.healthy and spark.detail.endswith("consumer lag 12")
 
-    assert not describe_app("producer", {"instances": [], "active": [], "health": {}}).healthy
+    assert not describe_app("producer", "0/0", []).healthy
+    assert describe_app("producer", None, []).detail.startswith("no such service")
