@@ -94,7 +94,9 @@ def describe_app(app: str, replicas: str | None, containers: list[dict]) -> Heal
     for number, state in enumerate(containers, 1):
         log = state.get("Log") or [{}]
         last = (log[-1].get("Output") or "").strip()
-        body = json.loads(last) if last.startswith("{") else {}
+        # the checker prints each port's answer; the service's is the JSON one
+        answer = next((line for line in reversed(last.splitlines()) if line.startswith("{")), "")
+        body = json.loads(answer) if answer else {}
         if state.get("Status") != "healthy":
             problems.append(f"container {number} {state.get('Status', 'without a health check')}: "
                             f"{body.get('problem') or body.get('status') or last[-160:] or 'no answer yet'}")

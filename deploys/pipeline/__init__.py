@@ -330,7 +330,7 @@ def _run_on_swarm(settings: Settings) -> None:
     files.directory(name="Directory for the stack files", path=STACKS, mode="0750")
     files.put(name=f"Stack file {path} ({len(services)} services)", mode="0640",
               src=StringIO(json.dumps(swarm.stack(services), indent=2, sort_keys=True) + "\n"), dest=path)
-    current = host.get_fact(StackSpecs, stack=stack)
+    current = host.get_fact(StackSpecs, stack=stack) or {}
     wanted = {f"{stack}_{name}": service["deploy"]["labels"][swarm.SPEC_LABEL] for name, service in services.items()}
     changed = sorted(name for name, spec in wanted.items() if current.get(name, ("", ""))[0] != spec
                      or current[name][1] not in ("", "completed", "rollback_completed"))

@@ -163,7 +163,7 @@ def install_swarm():
                     advertise=advertise, port=settings.swarm_port)
 
     if host.name == first.name:  # labels are a manager's to set; after every join (operations run in order)
-        current = host.get_fact(NodeLabels)
+        current = host.get_fact(NodeLabels) or {}
         for member in members(MANAGERS) + members(WORKERS):
             name = member.get_fact(Hostname)
             wanted = Settings.from_values(member.data).swarm_node_labels
