@@ -12,9 +12,8 @@ stock-ticks (the service's contract), so the bench writes there; its symbols'
 Cassandra rows are deleted at the end, the Kafka records age out with the topic's
 retention.
 
-The platform's own storage writers and stream processor (the one-node runtime's
-apps, when `./bigdata up` started them) are stopped for the run and started again
-after it: they would store and analyse the same ticks on the same two cores.
+The platform's own storage writers and stream processor (its Swarm services, when
+`./bigdata up` started them) are scaled to 0 for the run and back after it: they would store and analyse the same ticks on the same two cores.
 
 References, on the same records, in the same run:
 - Kafka's `org.apache.kafka.tools.ConsumerPerformance` reading the run's records

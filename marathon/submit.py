@@ -283,7 +283,7 @@ def prepare_apps(apps: list[App], *, image_tags: dict[str, str] | None = None, e
                  lookup_secret: Callable[[str], str | None] | None = None) -> list[App]:
     """The definitions as a run deploys them: image tags (repository -> tag), site env
     for every app, instances by app name or id, and, given `lookup_secret`, secret
-    values inlined. Marathon submission and the one-node runtime (deploys/pipeline)
+    values inlined. Marathon submission and the Swarm stack (deploys/pipeline)
     both prepare apps here."""
     scale = dict(scale or {})
     prepared = []

@@ -155,9 +155,12 @@ def stack(services: dict[str, dict]) -> dict:
 
 
 def spec_hash(service: dict) -> str:
-    """sha256 (first 16 hex digits) of the service as canonical JSON, without SPEC_LABEL."""
+    """sha256 (first 16 hex digits) of the service as canonical JSON, without SPEC_LABEL and
+    without the replica count: a deploy compares that with the service's own count, so that
+    a scaled service (`docker service scale`) keeps its digest."""
     labels = {k: v for k, v in service.get("deploy", {}).get("labels", {}).items() if k != SPEC_LABEL}
-    without = {**service, "deploy": {**service.get("deploy", {}), "labels": labels}} if "deploy" in service else service
+    deploy = {k: v for k, v in service.get("deploy", {}).items() if k != "replicas"}
+    without = {**service, "deploy": {**deploy, "labels": labels}} if "deploy" in service else service
     return _digest(without)
 
 

@@ -154,19 +154,20 @@ def _submit_to_marathon(settings: Settings) -> None:
 
 # --- Docker Swarm -------------------------------------------------------------------
 class StackSpecs(FactBase):
-    """Seen from a manager: service name -> (its spec digest label, its update state) of a stack."""
+    """Seen from a manager: service name -> (its spec digest label, its replicas, its update
+    state) of a stack."""
 
     def command(self, stack: str):
         return (f"docker service ls -q --filter label=com.docker.stack.namespace={stack} 2>/dev/null | "
                 f"xargs -r docker service inspect --format '{{{{.Spec.Name}}}} "
-                f"{{{{index .Spec.Labels \"{swarm.SPEC_LABEL}\"}}}} "
+                f"{{{{index .Spec.Labels \"{swarm.SPEC_LABEL}\"}}}} {{{{.Spec.Mode.Replicated.Replicas}}}} "
                 f"{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}{{{{end}}}}' 2>/dev/null || true")
 
     def process(self, output):
         found = {}
         for line in output:
-            name, spec, state = (line.split() + ["", "", ""])[:3]
-            found[name] = (spec, state)
+            name, spec, replicas, state = (line.split() + ["", "", "", ""])[:4]
+            found[name] = (spec, int(replicas) if replicas.isdigit() else -1, state)
         return found
 
 
@@ -268,8 +269,9 @@ def _wait_for_rollout(manager, tasks: dict[str, str], timeout_s: int) -> None:
                 status[name][2] += 1
         for name, (wanted, state, running) in status.items():
             if state in ("rollback_started", "rollback_completed", "rollback_paused", "paused"):
-                raise DeployError(f"pipeline apps: {name}: the update failed and Swarm {state.replace('_', ' ')} "
-                                  f"it: {_update_message(manager, name)}")
+                done = "paused the update" if state == "paused" else "rolled it back"
+                raise DeployError(f"pipeline apps: {name}: the update failed, and Swarm {done} ({state}): "
+                                  f"{_update_message(manager, name)}")
             if state == "updating" or running != wanted:
                 waiting.append(f"{name} ({running}/{wanted} of this version running{', updating' if state else ''})")
         if ok and not waiting and len(status) == len(tasks):
@@ -331,9 +333,10 @@ def _run_on_swarm(settings: Settings) -> None:
     files.put(name=f"Stack file {path} ({len(services)} services)", mode="0640",
               src=StringIO(json.dumps(swarm.stack(services), indent=2, sort_keys=True) + "\n"), dest=path)
     current = host.get_fact(StackSpecs, stack=stack) or {}
-    wanted = {f"{stack}_{name}": service["deploy"]["labels"][swarm.SPEC_LABEL] for name, service in services.items()}
-    changed = sorted(name for name, spec in wanted.items() if current.get(name, ("", ""))[0] != spec
-                     or current[name][1] not in ("", "completed", "rollback_completed"))
+    wanted = {f"{stack}_{name}": (service["deploy"]["labels"][swarm.SPEC_LABEL], service["deploy"]["replicas"])
+              for name, service in services.items()}
+    changed = sorted(name for name, spec in wanted.items() if current.get(name, ("", -1, ""))[:2] != spec
+                     or current[name][2] not in ("", "completed", "rollback_completed"))
     gone = sorted(set(current) - set(wanted))
     if changed or gone:
         server.shell(name=f"Deploy stack {stack}: {', '.join(changed + [f'remove {g}' for g in gone])}",

@@ -37,7 +37,8 @@ def apps(three_node, tags):
                               log_name=f"swarm-apps-{attempt}") for attempt in ("first", "second")]
     for run in runs:
         assert run.returncode == 0, run.output[-4000:]
-    return runs
+    yield runs
+    testinfra.get_host(f"docker://{three_node.names[0]}").run("docker stack rm rigtest")
 
 
 @pytest.fixture
@@ -110,13 +111,17 @@ def test_a_container_killed_outright_is_replaced(apps, manager):
     before = container(name)["Id"]
     on(name).check_output(f"docker kill --signal KILL {before}")
     deadline = time.monotonic() + 90
-    while True:
-        running = wait_for_tasks(manager, 2, timeout=90)
-        if name in running and container(name)["Id"] != before:
+    while True:  # a new task, on this node or on the free third one (hostname UNIQUE)
+        nodes = wait_for_tasks(manager, 2, timeout=90)
+        try:
+            replicas = {node: container(node) for node in nodes}
+        except AssertionError:  # a node between its old and its new container
+            replicas = {}
+        if len(replicas) == 2 and before not in {inspected["Id"] for inspected in replicas.values()}:
             break
         assert time.monotonic() < deadline, tasks(manager)
         time.sleep(1)
-    assert answers(name, container(name)) == "1"
+    assert all(answers(node, inspected) == "1" for node, inspected in replicas.items())
 
 
 def test_a_stopped_manager_node_has_its_task_rescheduled(apps, manager, three_node):
@@ -147,7 +152,7 @@ def test_a_failing_version_rolls_back_and_the_previous_keeps_serving(apps, manag
     bad = three_node.deploy(DEPLOY, inventory=INVENTORY, log_name="swarm-apps-bad",
                             data={"pipeline_image_tags": tags, "pipeline_apps_dir": str(tmp_path)})
     assert bad.returncode != 0
-    assert "rigtest_test-web: the update failed and Swarm rollback" in bad.output, bad.output[-3000:]
+    assert "rigtest_test-web: the update failed, and Swarm rolled it back" in bad.output, bad.output[-3000:]
     for name in wait_for_tasks(manager, 2):
         inspected = container(name)
         assert answers(name, inspected) == "1"

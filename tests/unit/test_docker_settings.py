@@ -1,6 +1,6 @@
 """deploys/docker settings: a broken package source or log limit fails before any host
 is touched, naming the key; daemon.json follows the settings; the inventories put
-the engine where the Mesos agents and the one-node runtime need it."""
+the engine where the Mesos agents and Docker Swarm need it."""
 import runpy
 
 import pytest
@@ -51,3 +51,33 @@ def test_settings_of_another_source_are_accepted(tmp_path):
 def test_every_local_host_runs_the_engine(inventory):
     namespace = runpy.run_path(str(ROOT / "inventories" / f"{inventory}.py"))
     assert [name for name, _ in namespace["docker"]] == [name for name, _ in namespace["local"]]
+
+
+@pytest.mark.parametrize("inventory, managers", [("bigdata", 1), ("cluster", 3)])
+def test_every_local_host_is_in_the_swarm_with_an_odd_number_of_managers(inventory, managers):
+    namespace = runpy.run_path(str(ROOT / "inventories" / f"{inventory}.py"))
+    assert [name for name, _ in namespace["swarm_manager"]] == [name for name, _ in namespace["local"]]
+    assert len(namespace["swarm_manager"]) == managers
+
+
+def test_an_even_number_of_swarm_managers_is_refused(tmp_path):
+    path = write_inventory(tmp_path)
+    with pytest.raises(InventoryError, match=r"swarm_manager: 2 managers: Raft needs a majority"):
+        check_inventory(path, {"docker": never_contacted(2), "swarm_manager": never_contacted(2)})
+
+
+def test_swarm_workers_need_a_manager(tmp_path):
+    path = write_inventory(tmp_path)
+    with pytest.raises(InventoryError, match=r"swarm_manager: missing: swarm workers need a manager"):
+        check_inventory(path, {"docker": never_contacted(1), "swarm_worker": never_contacted(1)})
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("swarm_port", "0", "swarm_port: Input should be greater than or equal to 1"),
+    ("swarm_data_path_port", "80", "swarm_data_path_port: Input should be greater than or equal to 1024"),
+    ("swarm_node_labels", "{'Zone A': 'x'}", "swarm_node_labels: 'Zone A': a label name is lower-case"),
+])
+def test_bad_swarm_settings_are_refused_naming_the_key(tmp_path, key, value, says):
+    path = write_inventory(tmp_path, f"{key} = {value}\n")
+    with pytest.raises(InventoryError, match=says):
+        check_inventory(path, {"docker": never_contacted(1), "swarm_manager": never_contacted(1)})
