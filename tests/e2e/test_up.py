@@ -5,8 +5,8 @@ generates the secrets, brings up a node of its own, deploys the platform, builds
 ships the service images, runs every app of marathon/apps and prints the dashboard's
 URL. Then known ticks go in and come out in Cassandra and in the analytics (against
 servicekit's independent calculation), headless Chromium opens the printed URL and sees
-prices move, `status` says every component and app is healthy, `scale` runs three
-storage writers on the node's swarm and a second `up` keeps them and changes nothing, a paused Spark worker is named by `status` (exit 1) while systemd still calls
+prices move, `status` says every component and app is healthy, a second `up` changes
+nothing, `scale` runs three storage writers on the node's swarm, a paused Spark worker is named by `status` (exit 1) while systemd still calls
 it active, and `./bigdata down` leaves no container, network or volume behind.
 
 The node is named with its own prefix and publishes the dashboard on a free port, so
@@ -207,9 +207,17 @@ def test_headless_chromium_sees_prices_move_at_the_printed_url(up):
     print(f"{symbol} moved {first} -> {later}; tick-to-browser latency shown: {latencies} ms")
 
 
-def test_scale_runs_three_writers_and_the_next_up_keeps_them(clone, up):
-    """`scale` asks Swarm for three storage writers at once and remembers them; the next
-    `up` (test_up_again_changes_nothing, after this) keeps three without a change."""
+def test_up_again_changes_nothing(clone, up, progress):
+    again = bigdata(clone, "up")
+    assert again.returncode == 0, again.stdout[-4000:]
+    for deploy in ("deploys/site.py", "deploys/pipeline.py"):
+        assert f"{deploy}: 0 operation(s) changed something" in again.stdout, again.stdout[-4000:]
+    progress(f"./bigdata up again took {again.seconds:.0f}s")
+
+
+def test_scale_runs_three_writers_and_remembers_them_for_the_next_up(clone, up):
+    """`scale` asks Swarm for three storage writers at once, and remembers them in the file
+    `up` passes to the pipeline deploy (pipeline_scale)."""
     done = bigdata(clone, "scale", "storage-writer=3", timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
     assert re.search(r"storage-writer +ok +3/3 replicas running, healthy", done.stdout), done.stdout[-3000:]
@@ -217,14 +225,6 @@ def test_scale_runs_three_writers_and_the_next_up_keeps_them(clone, up):
     groups = subprocess.run(["docker", "exec", NODE, "docker", "service", "ps", "--filter", "desired-state=running",
                              "-q", "bigdata_storage-writer"], capture_output=True, text=True, check=True)
     assert len(groups.stdout.split()) == 3
-
-
-def test_up_again_changes_nothing(clone, up, progress):
-    again = bigdata(clone, "up")
-    assert again.returncode == 0, again.stdout[-4000:]
-    for deploy in ("deploys/site.py", "deploys/pipeline.py"):
-        assert f"{deploy}: 0 operation(s) changed something" in again.stdout, again.stdout[-4000:]
-    progress(f"./bigdata up again took {again.seconds:.0f}s")
 
 
 def test_status_names_a_spark_worker_the_master_lost_while_systemd_says_active(clone, up):
