@@ -32,7 +32,7 @@ from pyinfra.facts.server import Hostname
 from pyinfra.operations import python, server
 
 from deploys.settings import ComponentSettings
-from deploys.topology import members
+from deploys.topology import address, members
 
 MANAGERS, WORKERS = "swarm_manager", "swarm_worker"
 
@@ -75,13 +75,19 @@ class SwarmNode(FactBase):
 
 
 class AdvertiseAddress(FactBase):
-    """The host's first address (what `hostname -I` lists first)."""
+    """The IPv4 address other hosts reach this one by: its inventory address as the host
+    itself resolves it, unless that is a loopback address (Debian maps the host's own
+    name to 127.0.1.1), then the source address of its default route, then the first of
+    `hostname -I` (which lists Docker's own bridge first once the engine runs)."""
 
-    def command(self):
-        return "hostname -I | cut -d' ' -f1"
+    def command(self, address: str):
+        return (f"getent ahostsv4 {shlex.quote(address)} | awk 'NR == 1 {{print $1}}'; "
+                "ip -4 route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'; "
+                "hostname -I | cut -d' ' -f1")
 
     def process(self, output):
-        return output[0].strip() if output and output[0].strip() else None
+        found = [line.strip() for line in output if line.strip() and not line.startswith("127.")]
+        return found[0] if found else None
 
 
 class NodeLabels(FactBase):
@@ -103,7 +109,7 @@ class NodeLabels(FactBase):
 
 def advertise_address(member) -> str:
     settings = Settings.from_values(member.data)
-    found = settings.swarm_advertise_address or member.get_fact(AdvertiseAddress)
+    found = settings.swarm_advertise_address or member.get_fact(AdvertiseAddress, address=address(member))
     if not found:
         raise DeployError(f"{member.name}: no address to advertise to the swarm: set swarm_advertise_address")
     return found
@@ -114,14 +120,14 @@ def leader():
     return members(MANAGERS)[0]
 
 
-def _join(joining, first, role: str, advertise: str, port: int) -> None:
-    """Join `joining` to the swarm of `first` (run while the deploy runs: the token exists
-    only once `first` has initialised the swarm). The token travels on standard input."""
+def _join(joining, first, role: str, advertise: str, port: int, remote: str) -> None:
+    """Join `joining` to the swarm of `first` at `remote` (run while the deploy runs: the
+    token exists only once `first` has initialised the swarm). The token travels on
+    standard input."""
     ok, output = first.run_shell_command(StringCommand(f"docker swarm join-token -q {role}"))
     token = output.stdout.strip() if ok else ""
     if not token:
         raise DeployError(f"{first.name} gave no {role} join token: {output.stderr[-300:]}")
-    remote = f"{advertise_address(first)}:{Settings.from_values(first.data).swarm_port}"
     ok, output = joining.run_shell_command(
         StringCommand(f'read -r token && docker swarm join --token "$token" --advertise-addr {advertise} '
                       f'--listen-addr {advertise}:{port} {remote}'), _stdin=token)
@@ -159,8 +165,9 @@ def install_swarm():
                       "echo y | docker network rm ingress"])
     elif host.name != first.name and node["state"] != "active":
         role = "manager" if manager else "worker"
-        python.call(name=f"Join the swarm as a {role}", function=_join, joining=host, first=first, role=role,
-                    advertise=advertise, port=settings.swarm_port)
+        remote = f"{advertise_address(first)}:{Settings.from_values(first.data).swarm_port}"
+        python.call(name=f"Join the swarm at {remote} as a {role}", function=_join, joining=host, first=first,
+                    role=role, advertise=advertise, port=settings.swarm_port, remote=remote)
 
     if host.name == first.name:  # labels are a manager's to set; after every join (operations run in order)
         current = host.get_fact(NodeLabels) or {}
