@@ -4,7 +4,7 @@ from pyinfra import host, inventory
 
 def address(member=None) -> str:
     """How other hosts reach this one: `address` in its data, else its inventory name."""
-    member = member or host
+    member = host if member is None else member
     return member.data.get("address") or member.name
 
 
@@ -15,5 +15,5 @@ def members(group: str) -> list:
 
 def node_id(group: str, member=None) -> int:
     """1-based position of the host in its group (ZooKeeper myid, Kafka node.id)."""
-    member = member or host
+    member = host if member is None else member
     return [m.name for m in members(group)].index(member.name) + 1
