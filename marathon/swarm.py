@@ -144,14 +144,28 @@ def service(app: App, *, secrets: dict[str, str], user: Callable[[str], str] | N
 
 def stack(services: dict[str, dict]) -> dict:
     """name -> service dict (as service() gives) -> the whole stack file: every service
-    on the host network, and every secret they mount declared external."""
+    on the host network, and every secret they mount declared external. A `$` in a value
+    is written `$$`: `docker stack deploy` would otherwise replace `$PORT0` in an app's
+    args with the deploying shell's variable (Compose interpolation); the container's
+    own shell is what must see it."""
     names = sorted({mount["source"] for s in services.values() for mount in s.get("secrets", [])})
     return {
         "version": "3.8",
-        "services": dict(services),
+        "services": {name: _literal(service) for name, service in services.items()},
         "networks": {NETWORK: {"external": True, "name": "host"}},
         **({"secrets": {name: {"external": True} for name in names}} if names else {}),
     }
+
+
+def _literal(value):
+    """Every string in `value` with `$` doubled (Compose's escape), keys left as they are."""
+    if isinstance(value, str):
+        return value.replace("$", "$$")
+    if isinstance(value, dict):
+        return {key: _literal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_literal(item) for item in value]
+    return value
 
 
 def spec_hash(service: dict) -> str:

@@ -340,3 +340,13 @@ def test_no_networks_is_marathons_default_host():
 def test_fields_left_to_the_engine_are_accepted():
     service = translate("producer", lambda d: d.update(killSelection="OLDEST_FIRST", requirePorts=True))
     assert service["deploy"]["restart_policy"] == {"condition": "any", "delay": "5s"}  # backoffFactor not used
+
+
+def test_a_dollar_in_args_or_env_reaches_the_container_as_it_is():
+    """docker stack deploy interpolates $VAR from its own environment; the stack file escapes it."""
+    service = translate("producer", lambda d: (d.__setitem__("args", ["sh", "-c", "exec serve \"$PORT0\""]),
+                                               d["env"].__setitem__("GREETING", "cost: $5")))
+    written = swarm.stack({"producer": service})["services"]["producer"]
+    assert written["command"] == ["sh", "-c", "exec serve \"$$PORT0\""]
+    assert written["environment"]["GREETING"] == "cost: $$5"
+    assert service["command"][-1] == "exec serve \"$PORT0\"", "the service itself (and its digest) keeps the value"
