@@ -147,7 +147,8 @@ def test_a_stopped_manager_node_has_its_task_rescheduled(apps, manager, three_no
 def test_a_failing_version_rolls_back_and_the_previous_keeps_serving(apps, manager, three_node, tags, tmp_path):
     definition = json.loads(APP_FILE.read_text())
     definition["env"]["APP_VERSION"] = "2"
-    definition["healthChecks"][0]["path"] = "/missing"  # version 2 never healthy
+    # version 2 serves no /health: never healthy
+    definition["args"] = ["sh", "-c", 'exec python3 -m http.server "$PORT0" --directory /tmp']
     (tmp_path / APP_FILE.name).write_text(json.dumps(definition))
     bad = three_node.deploy(DEPLOY, inventory=INVENTORY, log_name="swarm-apps-bad",
                             data={"pipeline_image_tags": tags, "pipeline_apps_dir": str(tmp_path)})

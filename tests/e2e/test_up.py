@@ -36,7 +36,7 @@ from marathon.apps import SERVICES
 from servicekit import (Kafka, Sent, backends_of, expected_windows, free_port, stored_ticks, tick_value,
                         unique_symbols, wait_for_windows, wait_until)
 from services.core import clients
-from services.core.names import ANALYTICS_TOPIC, TICKS_TOPIC
+from services.core.names import ANALYTICS_TOPIC, TICKS_TOPIC, WRITER_GROUP
 from services.core.settings import DEFAULT_SYMBOLS
 
 pytestmark = pytest.mark.cluster  # needs the Docker engine
@@ -215,9 +215,10 @@ def test_up_again_changes_nothing(clone, up, progress):
     progress(f"./bigdata up again took {again.seconds:.0f}s")
 
 
-def test_scale_runs_three_writers_and_remembers_them_for_the_next_up(clone, up):
-    """`scale` asks Swarm for three storage writers at once, and remembers them in the file
-    `up` passes to the pipeline deploy (pipeline_scale)."""
+def test_scale_runs_three_writers_sharing_the_partitions_and_remembers_them(clone, up, backends):
+    """`scale` asks Swarm for three storage writers at once, which share the tick topic's
+    three partitions, and remembers them in the file `up` passes to the pipeline deploy
+    (pipeline_scale)."""
     done = bigdata(clone, "scale", "storage-writer=3", timeout=600)
     assert done.returncode == 0, done.stdout[-3000:]
     assert re.search(r"storage-writer +ok +3/3 replicas running, healthy", done.stdout), done.stdout[-3000:]
@@ -225,6 +226,9 @@ def test_scale_runs_three_writers_and_remembers_them_for_the_next_up(clone, up):
     groups = subprocess.run(["docker", "exec", NODE, "docker", "service", "ps", "--filter", "desired-state=running",
                              "-q", "bigdata_storage-writer"], capture_output=True, text=True, check=True)
     assert len(groups.stdout.split()) == 3
+    kafka = Kafka(backends.settings)
+    wait_until(lambda: sorted(kafka.group_members(WRITER_GROUP)) == [[0], [1], [2]], 120,
+               "three writers holding one partition each")
 
 
 def test_status_names_a_spark_worker_the_master_lost_while_systemd_says_active(clone, up):

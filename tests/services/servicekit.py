@@ -183,6 +183,14 @@ class Kafka:
     def _consumer(self, group: str | None = None):
         return clients.kafka_consumer(self.settings, group or unique_group("reader"))
 
+    def group_members(self, group: str) -> list[list[int]]:
+        """The partitions each member of a consumer group holds now (Kafka's own view)."""
+        from confluent_kafka.admin import AdminClient
+        admin = AdminClient(clients.kafka_common(self.settings))
+        (description,) = [future.result(timeout=30) for future in
+                          admin.describe_consumer_groups([group], request_timeout=30).values()]
+        return [sorted(tp.partition for tp in member.assignment.topic_partitions) for member in description.members]
+
     def end_offsets(self, topic: str) -> dict[int, int]:
         from confluent_kafka import TopicPartition
         consumer = self._consumer()
