@@ -351,6 +351,7 @@ def _run_on_swarm(settings: Settings) -> None:
         server.shell(name=f"Remove {len(unused)} unused secret version(s)",
                      commands=[f"docker secret rm {name} || true" for name in unused])
 
+
 @deploy("Pipeline apps", data_defaults=Settings.defaults())
 def install_pipeline():
     """Run every app of marathon/apps: on Marathon if the inventory has one, else on the
