@@ -127,4 +127,12 @@ marathon = (_control_nodes, {
     "pipeline_scale": {"storage-writer": 3},  # instances per app, over the definitions' own
 })
 
+# --- without Mesos: the apps on Docker Swarm (deploys/swarm) instead ---------------------
+# Leave out mesos_master, mesos_agent and marathon above, and make the Docker hosts a swarm
+# (1, 3 or 5 managers; the rest workers); deploys/pipeline.py then deploys the apps as a stack:
+#   docker = _data_nodes + _control_nodes
+#   swarm_manager = _control_nodes
+#   swarm_worker = _data_nodes
+# node labels for placement: "swarm_node_labels": {"rack": "rack1"} in a host's data
+
 check_inventory(__file__, globals())
