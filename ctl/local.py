@@ -168,8 +168,9 @@ def status() -> int:
         return Exit.NOT_UP
     address = hosts.ip_address(name)
     say(f"node {name} at {address}")
-    checks = health.component_checks(node_values(), name, address)
-    results = health.component_health(name, checks) + health.app_health(name, stack(), APPS)
+    values = node_values()
+    checks = health.component_checks(values, name, address)
+    results = health.component_health(name, checks) + health.app_health(name, stack(values), APPS)
     for result in results:
         print(f"    {result.what:<18} {'ok' if result.healthy else 'FAILING':<8} {result.detail}", flush=True)
     print(f"    Spark master UI: http://{address}:8080/")
@@ -183,10 +184,11 @@ def status() -> int:
     return Exit.OK
 
 
-def stack() -> str:
-    """The Swarm stack the apps form (services <stack>_<app>)."""
+def stack(values: dict | None = None) -> str:
+    """The Swarm stack the apps form (services <stack>_<app>); values: the node's inventory
+    data, when the caller has read it already."""
     from deploys.pipeline import Settings
-    return Settings.from_values(node_values()).pipeline_stack
+    return Settings.from_values(node_values() if values is None else values).pipeline_stack
 
 
 def scaled() -> dict[str, int]:

@@ -41,7 +41,7 @@ from typing import Callable
 from marathon.apps import PROJECT_IMAGE, App
 from marathon.schema import AppDefinitionError
 
-SPEC_LABEL = "io.bigdata.spec"  # service label: spec_hash() of the whole service
+SPEC_LABEL = "io.bigdata.spec"  # service label: spec_hash() of the service (all but its replica count)
 TASK_LABEL = "io.bigdata.task"  # container label: the digest of what Swarm's tasks are made of
 APP_LABEL = "io.bigdata.app"
 NETWORK = "hostnet"

@@ -311,13 +311,13 @@ def _run_on_swarm(settings: Settings) -> None:
         return
 
     stack = settings.pipeline_stack
-    values = {}
+    values = {}  # secret source -> its value, each found as Marathon's inline submission finds it
     for app in apps:
-        for key, source in app_defs.secret_sources(app).items():
-            values[source] = lookup_secret(source)
-            if not values[source]:
-                raise DeployError(f"pipeline apps: {app.label}: env.{key}: secret source {source} has no value "
-                                  f"(set {source} in the environment or in inventories/secrets.env)")
+        try:
+            inlined = app_defs.inline_secrets(app, lookup_secret).definition["env"]
+        except AppDefinitionError as error:
+            raise DeployError(f"pipeline apps: {error}") from None
+        values.update({source: inlined[key] for key, source in app_defs.secret_sources(app).items()})
     secrets = {source: secret_name(stack, source, value) for source, value in values.items()}
     existing = set((host.get_fact(Command, command="docker secret ls --format '{{.Name}}' 2>/dev/null || true")
                     or "").split())

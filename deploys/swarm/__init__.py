@@ -20,6 +20,7 @@ settings; 7946/tcp+udp (gossip between nodes) is fixed by the engine.
 Node labels (`swarm_node_labels`, per host) are kept as the inventory says, for
 placement constraints (`node.labels.<name> == <value>`).
 """
+import json
 import re
 import shlex
 
@@ -98,7 +99,6 @@ class NodeLabels(FactBase):
                 "--format '{{.Description.Hostname}} {{json .Spec.Labels}}' 2>/dev/null || true")
 
     def process(self, output):
-        import json
         labels = {}
         for line in output:
             name, _, value = line.partition(" ")
