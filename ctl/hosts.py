@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+from pathlib import Path
 
 from ctl import ROOT
 from ctl.console import fail, run
@@ -20,6 +21,9 @@ LOCAL_NODE = "bigdata"  # the one-node platform's host (inventories/bigdata.py, 
 SYSTEMD_FLAGS = [line for line in (ROOT / "images/host/docker-run.flags").read_text().splitlines()
                  if line and not line.startswith("#")]
 
+
+# FUSE, where this machine has it: the GlusterFS mount of a cluster's shared directory (deploys/glusterfs)
+FUSE = ["--device=/dev/fuse"] if Path("/dev/fuse").exists() else []
 
 CONNECTOR_ENV = "BIGDATA_CONNECTOR"
 # How pyinfra reaches a local host, and the data that connector needs beyond the name.
@@ -72,7 +76,7 @@ def start(names: list[str], *, image: str, network: str, owner: str, publish: li
         docker_volume = f"{name}-docker"
         run("docker", "volume", "create", "--label", label, docker_volume, quiet=True)
         run("docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network,
-            "--label", label, f"--volume={docker_volume}:/var/lib/docker", *SYSTEMD_FLAGS,
+            "--label", label, f"--volume={docker_volume}:/var/lib/docker", *SYSTEMD_FLAGS, *FUSE,
             *[f"--publish={pair}" for pair in publish], image, quiet=True)
     for name in names:
         wait_booted(name)

@@ -67,9 +67,9 @@ class ComponentSettings(BaseModel):
 def registered_settings() -> list[type[ComponentSettings]]:
     """Every component's settings model, in deploy order."""
     from deploys import cassandra, common, kafka, redis, spark, zookeeper
-    from deploys import docker, marathon, mesos, pipeline, swarm
+    from deploys import docker, glusterfs, marathon, mesos, pipeline, swarm
     return [common.Settings, zookeeper.Settings, kafka.Settings, cassandra.Settings, redis.Settings,
-            spark.Settings, docker.Settings, swarm.Settings, mesos.Settings, marathon.Settings, pipeline.Settings]
+            spark.Settings, glusterfs.Settings, docker.Settings, swarm.Settings, mesos.Settings, marathon.Settings, pipeline.Settings]
 
 
 @dataclass

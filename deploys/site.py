@@ -13,6 +13,7 @@ from pyinfra import host
 from deploys.cassandra import install_cassandra
 from deploys.common import install_common
 from deploys.docker import install_docker
+from deploys.glusterfs import install_glusterfs
 from deploys.kafka import install_kafka
 from deploys.marathon import install_marathon
 from deploys.mesos import install_mesos
@@ -28,6 +29,7 @@ COMPONENTS = {  # in deploy order: component -> (its groups, its deploy)
     "cassandra": (("cassandra",), install_cassandra),
     "redis": (("redis",), install_redis),
     "spark": (("spark_master", "spark_worker"), install_spark),
+    "glusterfs": (("glusterfs",), install_glusterfs),  # the directory a moved task finds again
     "docker": (("docker",), install_docker),  # the Mesos agents' containerizer, Swarm's engine
     "swarm": (("swarm_manager", "swarm_worker"), install_swarm),  # runs the apps where no Marathon does
     "mesos": (("mesos_master", "mesos_agent"), install_mesos),

@@ -279,13 +279,13 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
 
 
 def prepare_apps(apps: list[App], *, image_tags: dict[str, str] | None = None, env: dict[str, str] | None = None,
-                 scale: dict[str, int] | None = None,
+                 scale: dict[str, int] | None = None, app_env: dict[str, dict[str, str]] | None = None,
                  lookup_secret: Callable[[str], str | None] | None = None) -> list[App]:
     """The definitions as a run deploys them: image tags (repository -> tag), site env
-    for every app, instances by app name or id, and, given `lookup_secret`, secret
+    for every app, instances and more env by app name or id, and, given `lookup_secret`, secret
     values inlined. Marathon submission and the Swarm stack (deploys/pipeline)
     both prepare apps here."""
-    scale = dict(scale or {})
+    scale, app_env = dict(scale or {}), dict(app_env or {})
     prepared = []
     for app in apps:
         if image_tags:
@@ -295,12 +295,16 @@ def prepare_apps(apps: list[App], *, image_tags: dict[str, str] | None = None, e
         for name in list(scale):
             if name in (app.name, app.id):
                 app = app_defs.with_instances(app, scale.pop(name))
+        for name in list(app_env):
+            if name in (app.name, app.id):
+                app = app_defs.with_env(app, app_env.pop(name))
         if lookup_secret:
             app = app_defs.inline_secrets(app, lookup_secret)
         prepared.append(app)
-    if scale:
-        raise ValueError(f"scale: no app {', '.join(scale)} in this run (apps: "
-                         f"{', '.join(a.name for a in apps)})")
+    for what, left in (("scale", scale), ("env", app_env)):
+        if left:
+            raise ValueError(f"{what}: no app {', '.join(left)} in this run (apps: "
+                             f"{', '.join(a.name for a in apps)})")
     return prepared
 
 

@@ -67,6 +67,8 @@ class Settings(ComponentSettings):
     pipeline_image_tags: dict[str, str] = {}
     # app name -> instances, over the definitions' (like `python -m marathon.submit --scale`)
     pipeline_scale: dict[str, int] = {}
+    # app name -> environment over the definition's (e.g. {"producer": {"BIGDATA_PRODUCER_RATE": "100"}})
+    pipeline_env: dict[str, dict[str, str]] = {}
     # `docker save` tarballs on the control machine, one per image id
     pipeline_image_cache: str = str(CACHE / "images")
     # Swarm: the stack the apps form (services are <stack>_<app>)
@@ -129,6 +131,7 @@ def prepare(settings: Settings, *, inline_secrets: bool) -> list[App]:
     try:
         return prepare_apps(load(settings.pipeline_apps_dir), image_tags=settings.pipeline_image_tags,
                             env=site_env(), scale=settings.pipeline_scale,
+                            app_env=settings.pipeline_env,
                             lookup_secret=lookup_secret if inline_secrets else None)
     except (AppDefinitionError, ValueError, KeyError) as error:
         raise DeployError(f"pipeline apps: {error}") from None
