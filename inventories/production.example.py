@@ -90,6 +90,14 @@ spark_worker = (_data_nodes, {
     "spark_driver_memory_mb": 1024,           # an application's driver memory
 })
 
+# --- GlusterFS (deploys/glusterfs): the shared directory of the stream processor's checkpoint
+# Its task may run on any agent (or swarm node) and Spark's executors on any worker: all of
+# them must see one checkpoint. One volume replicated 3 times (1 host or a multiple of 3),
+# mounted on every host of the group at the Spark data dir's checkpoints.
+glusterfs = (_data_nodes, {
+    "glusterfs_brick_dir": "/srv/gluster/bigdata/brick",  # on a disk of its own
+})
+
 # --- Docker engine (deploys/docker): the Mesos agents' Docker containerizer ----------
 docker = (_data_nodes, {
     "docker_users": ("deploy",),              # may use the engine (the docker group: root-equivalent)

@@ -112,9 +112,9 @@ def install_glusterfs():
 
     apt.packages(name="Install GlusterFS", packages=["glusterfs-server", "glusterfs-client"], no_recommends=True)
     systemd.service(name="Keep glusterd enabled and running", service="glusterd", running=True, enabled=True)
-    # the brick itself is GlusterFS' to create (its root takes the owner of the volume's root)
-    brick_parent = settings.glusterfs_brick_dir.rstrip("/").rsplit("/", 1)[0] or "/"
-    files.directory(name=f"Create {brick_parent}", path=brick_parent, user="root", group="root", mode="0755")
+    # a brick's root is the volume's root: the same owner and mode as the mount's (below)
+    files.directory(name=f"Create the brick {settings.glusterfs_brick_dir}", path=settings.glusterfs_brick_dir,
+                    user=user, group=user, mode="0750")
 
     if host.name == first.name:  # the pool and the volume are the first host's to make, after every install
         pool = host.get_fact(GlusterPeers) or set()

@@ -137,6 +137,10 @@ def spark_conf(settings, defaults: dict[str, str], cores_here: int) -> dict[str,
         # no extra batch without data just to move the watermark on (it would delay the next
         # tick by a batch); windows are closed by the next batch that has data
         "spark.sql.streaming.noDataMicroBatches.enabled": "false",
+        # executors whose driver stopped answering (its node lost) exit after 6 missed
+        # heartbeats (about a minute, not Spark's ten): their cores go to the driver that
+        # the orchestrator starts on another node
+        "spark.executor.heartbeat.maxFailures": "6",
     }
     if settings.stream_cores:
         conf["spark.cores.max"] = str(settings.stream_cores)

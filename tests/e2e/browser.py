@@ -111,6 +111,7 @@ def wait_latency_updates(page, count: int = 3, timeout_s: float = 60, lane: str 
 
 
 def foreign_requests(page) -> list[str]:
-    """Every URL the page requested from anything but this machine."""
+    """Every URL the page requested from anything but this machine or the dashboard's own host."""
+    own = LOCAL_HOSTS | {urlsplit(page.url).hostname}
     return [url for url in page.requested
-            if urlsplit(url).scheme not in ("data", "blob", "about") and urlsplit(url).hostname not in LOCAL_HOSTS]
+            if urlsplit(url).scheme not in ("data", "blob", "about") and urlsplit(url).hostname not in own]

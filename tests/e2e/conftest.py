@@ -1,4 +1,5 @@
-"""The whole pipeline as processes on the one-node platform: the same fixtures as
+"""The whole pipeline: as processes on the one-node platform, from `./bigdata up`, and
+as Swarm services on the three-node rig (test_cluster_pipeline.py). The same fixtures as
 tests/services (backends, services, kafka, cassandra, redis, jobs; there, not
 copied here) and the same helpers (servicekit.py), plus a headless browser
 (browser.py)."""

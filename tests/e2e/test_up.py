@@ -15,14 +15,12 @@ that a platform the user has running on this machine is never touched.
 from __future__ import annotations
 
 import os
-import random
 import re
 import select
 import signal
 import stat
 import subprocess
 import time
-import uuid
 
 import pytest
 
@@ -33,10 +31,10 @@ from ctl.hosts import OWNER_LABEL, PREFIX_ENV
 from ctl.local import DASHBOARD_PORT_ENV
 from deploys import secrets
 from marathon.apps import SERVICES
-from servicekit import (Kafka, Sent, backends_of, expected_windows, free_port, stored_ticks, tick_value,
-                        unique_symbols, wait_for_windows, wait_until)
+from servicekit import (Kafka, backends_of, expected_windows, free_port, send_known_ticks, unique_symbols,
+                        wait_for_windows, wait_stored_once, wait_until)
 from services.core import clients
-from services.core.names import ANALYTICS_TOPIC, TICKS_TOPIC, WRITER_GROUP
+from services.core.names import ANALYTICS_TOPIC, WRITER_GROUP
 from services.core.settings import DEFAULT_SYMBOLS
 
 pytestmark = pytest.mark.cluster  # needs the Docker engine
@@ -174,21 +172,10 @@ def test_known_ticks_reach_cassandra_and_the_analytics_from_the_containers(backe
     try:
         (symbol,) = unique_symbols(1)
         since = kafka.end_offsets(ANALYTICS_TOPIC)
-        rng, now, run = random.Random(11), int(time.time() * 1000), uuid.uuid4().hex[:8]
-        planned = [(f"synthetic-up{run}-{n}", now - 2000 + n * 50, round(50 + rng.uniform(-1, 1), 2),
-                    rng.choice([0, 100, 250])) for n in range(40)]
-        positions = kafka.send(TICKS_TOPIC, [(symbol.encode(), tick_value(symbol, tick_id, price, trade_time, volume))
-                                             for tick_id, trade_time, price, volume in planned])
-
-        # the storage writer's container: every tick, once, as sent
-        rows = wait_until(lambda: (found := stored_ticks(cassandra, [symbol])) and len(found) >= len(planned)
-                          and found, 90, "the known ticks in Cassandra")
-        assert sorted((r.tick_id, int(r.trade_time.timestamp() * 1000), r.price, r.volume) for r in rows) == \
-            sorted(planned)
+        planned, sent = send_known_ticks(kafka, symbol, "up", 50, seed=11)
+        wait_stored_once(cassandra, symbol, planned, 90)  # the storage writer's container
 
         # the stream processor's container (the Spark job): every window as calculated here
-        sent = [Sent(symbol, trade_time, price, volume, where)
-                for (_, trade_time, price, volume), where in zip(planned, positions)]
         wait_for_windows(kafka, since, expected_windows(sent), timeout=180)
     finally:
         cassandra.cluster.shutdown()

@@ -18,8 +18,8 @@ import subprocess
 import pytest
 
 from services.core import clients
-from servicekit import (Backends, Kafka, ServiceProcess, SparkJob, advertised_kafka, backends_of, install, reachable,
-                        stream_job, wait_until)
+from servicekit import (Backends, Kafka, ServiceProcess, SparkJob, advertised_kafka, backends_of, cassandra_of,
+                        install, kafka_of, reachable, stream_job)
 
 
 @pytest.fixture(scope="session")
@@ -55,16 +55,12 @@ def services(backends, tmp_path):
 
 @pytest.fixture(scope="session")
 def kafka(backends) -> Kafka:
-    client = Kafka(backends.settings)
-    yield client
-    client.close()
+    yield from kafka_of(backends)
 
 
 @pytest.fixture(scope="session")
 def cassandra(backends):
-    session = wait_until(lambda: clients.cassandra_session(backends.settings), 180, "a Cassandra session")
-    yield session
-    session.cluster.shutdown()
+    yield from cassandra_of(backends)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -57,10 +58,13 @@ def reachable(host_port: str) -> bool:
         return False
 
 
-def backends_of(name: str, secrets: dict[str, str] | None = None) -> Backends:
-    """The platform on host container `name`, reached with `secrets` (default: this run's own)."""
+def backends_of(name: str, secrets: dict[str, str] | None = None, others: tuple[str, ...] = ()) -> Backends:
+    """The platform on host container `name` (and the brokers and Cassandra nodes on
+    `others`, for a cluster; Redis on `name`), reached with `secrets` (default: this run's own)."""
     ip = hosts.ip_address(name)
-    env = {"BIGDATA_KAFKA_BOOTSTRAP": f"{ip}:9092", "BIGDATA_CASSANDRA_HOSTS": ip, "BIGDATA_REDIS_HOST": ip,
+    ips = [ip, *map(hosts.ip_address, others)]
+    env = {"BIGDATA_KAFKA_BOOTSTRAP": ",".join(f"{each}:9092" for each in ips),
+           "BIGDATA_CASSANDRA_HOSTS": ",".join(ips), "BIGDATA_REDIS_HOST": ip,
            **{secret: (secrets or os.environ)[secret] for secret in SECRETS}}
     return Backends(name, ip, env, Settings.from_env(env))
 
@@ -490,3 +494,38 @@ def tick_value(symbol: str, tick_id: str, price: float, trade_time: int, volume:
                source: str = "synthetic") -> bytes:
     """A tick as the producer writes it (tick.encode(): the stream processor's fast path)."""
     return encode(tick_id, symbol, price, currency, trade_time, volume, source).encode()
+
+
+def send_known_ticks(kafka, symbol: str, label: str, price: float, seed: int, count: int = 40):
+    """`count` ticks of `symbol` around `price` over the last two seconds of trade time
+    (ids synthetic-<label><run>-<n>), sent and acknowledged. Returns the planned
+    (tick_id, trade_time, price, volume) and, in the same order, what was Sent."""
+    rng, now, run = random.Random(seed), int(time.time() * 1000), uuid.uuid4().hex[:8]
+    planned = [(f"synthetic-{label}{run}-{n}", now - 2000 + n * 50, round(price + rng.uniform(-1, 1), 2),
+                rng.choice([0, 100, 250])) for n in range(count)]
+    positions = kafka.send(names.TICKS_TOPIC, [(symbol.encode(), tick_value(symbol, tick_id, p, trade_time, volume))
+                                               for tick_id, trade_time, p, volume in planned])
+    return planned, [Sent(symbol, trade_time, p, volume, where)
+                     for (_, trade_time, p, volume), where in zip(planned, positions)]
+
+
+def wait_stored_once(cassandra, symbol: str, planned, timeout: float) -> None:
+    """Every planned tick in Cassandra, once, as sent (the storage writer's work)."""
+    rows = wait_until(lambda: (found := stored_ticks(cassandra, [symbol])) and len(found) >= len(planned) and found,
+                      timeout, "the known ticks in Cassandra")
+    assert sorted((r.tick_id, int(r.trade_time.timestamp() * 1000), r.price, r.volume) for r in rows) == \
+        sorted(planned)
+
+
+def kafka_of(backends):
+    """A fixture's Kafka client of a platform, closed at the end."""
+    client = Kafka(backends.settings)
+    yield client
+    client.close()
+
+
+def cassandra_of(backends, timeout: float = 180):
+    """A fixture's Cassandra session of a platform (waited for), shut down at the end."""
+    session = wait_until(lambda: clients.cassandra_session(backends.settings), timeout, "a Cassandra session")
+    yield session
+    session.cluster.shutdown()
