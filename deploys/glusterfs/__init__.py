@@ -15,6 +15,9 @@ definition (marathon/apps/stream-processor.json) already mounts its checkpoint f
 neither the app nor the job knows the directory is shared. The units named in
 `glusterfs_mount_before` (the Docker engine, Spark's worker) start after the mount.
 
+A volume that exists keeps its bricks: a group that grew or shrank fails the deploy
+with what to do (`gluster volume add-brick` / `replace-brick`, then a rebalance).
+
 Ports: 24007/tcp (glusterd) and one port per brick from 49152/tcp up, between the
 hosts. Bricks live on the root file system by default (`force`: GlusterFS prefers a
 dedicated one; give `glusterfs_brick_dir` on a disk of its own in production).
@@ -24,6 +27,7 @@ import re
 from pydantic import Field
 from pyinfra import host
 from pyinfra.api import FactBase, deploy
+from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
@@ -70,23 +74,25 @@ class GlusterPeers(FactBase):
 
 
 class GlusterVolume(FactBase):
-    """{"status": Created|Started|Stopped, "options": {name: value}} of a volume, or
-    None when it does not exist (or GlusterFS is not installed)."""
+    """{"status": Created|Started|Stopped, "bricks": [host:path, ...], "options": {name: value}}
+    of a volume, or None when it does not exist (or GlusterFS is not installed)."""
 
     def command(self, volume: str):
         return f"gluster volume info {volume} 2>/dev/null || true"
 
     def process(self, output):
-        info, options, in_options = {}, {}, False
+        info, bricks, options, in_options = {}, [], {}, False
         for line in output:
             key, _, value = line.partition(": ")
             if line.startswith("Options Reconfigured"):
                 in_options = True
             elif in_options and value:
                 options[key.strip()] = value.strip()
+            elif re.fullmatch(r"Brick\d+", key.strip()):
+                bricks.append(value.strip())
             elif value:
                 info[key.strip()] = value.strip()
-        return {"status": info["Status"], "options": options} if "Status" in info else None
+        return {"status": info["Status"], "bricks": bricks, "options": options} if "Status" in info else None
 
 
 def unit_name(path: str) -> str:
@@ -125,11 +131,15 @@ def install_glusterfs():
             wait_until(f"Wait until the {len(others)} peer(s) are connected",
                        f"test $(gluster pool list | grep -c Connected) -eq {len(hosts)}", timeout=60)
         state = host.get_fact(GlusterVolume, volume=volume)
+        bricks = [f"{address(m)}:{settings.glusterfs_brick_dir}" for m in hosts]
         if state is None:
             replica = f"replica {REPLICA} " if len(hosts) > 1 else ""
-            bricks = " ".join(f"{address(m)}:{settings.glusterfs_brick_dir}" for m in hosts)
             server.shell(name=f"Create the GlusterFS volume {volume} ({replica or 'one brick'}{len(hosts)} host(s))",
-                         commands=[f"gluster volume create {volume} {replica}{bricks} force"])
+                         commands=[f"gluster volume create {volume} {replica}{' '.join(bricks)} force"])
+        elif state["bricks"] != bricks:
+            raise DeployError(f"GlusterFS volume {volume} has the bricks {', '.join(state['bricks'])}, the inventory "
+                              f"wants {', '.join(bricks)}: the deploy does not move data between bricks; do it with "
+                              f"`gluster volume add-brick`/`replace-brick` (then rebalance) on {first.name}")
         timeout = str(settings.glusterfs_ping_timeout_s)
         if (state or {}).get("options", {}).get("network.ping-timeout") != timeout:
             server.shell(name=f"Volume {volume}: network.ping-timeout {timeout}s",

@@ -59,7 +59,8 @@ def test_the_facts_read_gluster_output():
             "Bricks:", "Brick1: node1:/var/lib/bigdata/glusterfs/brick", "Options Reconfigured:",
             "network.ping-timeout: 10", "performance.client-io-threads: off"]
     assert glusterfs.GlusterVolume().process(info) == {
-        "status": "Started", "options": {"network.ping-timeout": "10", "performance.client-io-threads": "off"}}
+        "status": "Started", "bricks": ["node1:/var/lib/bigdata/glusterfs/brick"],
+        "options": {"network.ping-timeout": "10", "performance.client-io-threads": "off"}}
     assert glusterfs.GlusterVolume().process([]) is None
 
 
