@@ -69,7 +69,8 @@ def registered_settings() -> list[type[ComponentSettings]]:
     from deploys import cassandra, common, kafka, redis, spark, zookeeper
     from deploys import docker, glusterfs, marathon, mesos, pipeline, swarm
     return [common.Settings, zookeeper.Settings, kafka.Settings, cassandra.Settings, redis.Settings,
-            spark.Settings, glusterfs.Settings, docker.Settings, swarm.Settings, mesos.Settings, marathon.Settings, pipeline.Settings]
+            spark.Settings, glusterfs.Settings, docker.Settings, swarm.Settings, mesos.Settings, marathon.Settings,
+            pipeline.Settings]
 
 
 @dataclass

@@ -278,6 +278,12 @@ def _pairs(values: list[str], what: str) -> dict[str, str]:
     return pairs
 
 
+def _taken_for(app: App, by_app: dict) -> list:
+    """The values `by_app` gives this app (by name or id), removed from it: what is left
+    names no app of the run."""
+    return [by_app.pop(name) for name in list(by_app) if name in (app.name, app.id)]
+
+
 def prepare_apps(apps: list[App], *, image_tags: dict[str, str] | None = None, env: dict[str, str] | None = None,
                  scale: dict[str, int] | None = None, app_env: dict[str, dict[str, str]] | None = None,
                  lookup_secret: Callable[[str], str | None] | None = None) -> list[App]:
@@ -292,12 +298,10 @@ def prepare_apps(apps: list[App], *, image_tags: dict[str, str] | None = None, e
             app = app_defs.with_image_tags(app, image_tags)
         if env:
             app = app_defs.with_env(app, env)
-        for name in list(scale):
-            if name in (app.name, app.id):
-                app = app_defs.with_instances(app, scale.pop(name))
-        for name in list(app_env):
-            if name in (app.name, app.id):
-                app = app_defs.with_env(app, app_env.pop(name))
+        for instances in _taken_for(app, scale):
+            app = app_defs.with_instances(app, instances)
+        for more_env in _taken_for(app, app_env):
+            app = app_defs.with_env(app, more_env)
         if lookup_secret:
             app = app_defs.inline_secrets(app, lookup_secret)
         prepared.append(app)

@@ -93,9 +93,9 @@ def tasks(manager, down: str | None = None) -> dict[str, list[str]]:
     running = {}
     for line in out.splitlines():
         name, node, state = line.split()[:3]
-        running.setdefault(name.split(".")[0].removeprefix(f"{STACK}_"), [])
+        nodes = running.setdefault(name.split(".")[0].removeprefix(f"{STACK}_"), [])
         if state == "Running" and node != down:
-            running[name.split(".")[0].removeprefix(f"{STACK}_")].append(node)
+            nodes.append(node)
     return running
 
 
@@ -212,5 +212,5 @@ def test_a_stopped_node_has_its_tasks_rescheduled_and_no_acknowledged_tick_is_lo
     progress(f"all {count} ticks Kafka acknowledged while {stopped} was stopped are in Cassandra")
 
     # the node back: its engine rejoins and Swarm's state settles before the suite goes on
-    wait_until(lambda: manager.check_output(f"docker node inspect --format '{{{{.Status.State}}}}' {stopped}") == "ready",
-               180, f"{stopped} ready in the swarm again")
+    state = f"docker node inspect --format '{{{{.Status.State}}}}' {stopped}"
+    wait_until(lambda: manager.check_output(state) == "ready", 180, f"{stopped} ready in the swarm again")
