@@ -252,7 +252,8 @@ def main() -> int:
     import uuid
 
     from bench import platform
-    from services.core import clients, names
+    from services.core import clients
+    from shared import names
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=1000, help="clients of phase 2")

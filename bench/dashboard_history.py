@@ -18,7 +18,8 @@ import uuid
 from datetime import datetime, timezone
 
 from bench import platform
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.dashboard.history import History, days_between
 
 

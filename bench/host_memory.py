@@ -16,7 +16,7 @@ import time
 from ctl import hosts, images, prereqs
 from ctl.provision import containers_of, run_deploy
 from ctl.local import UNITS
-from deploys import secrets
+from shared import secrets
 
 PREFIX = f"bench{os.getpid()}-"
 OWNER = f"rig:{os.getpid()}"  # swept like a test run's hosts if this process dies

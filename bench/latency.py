@@ -34,7 +34,8 @@ import time
 import uuid
 
 from bench import platform
-from services.core import clients, names
+from services.core import clients
+from shared import names
 
 TARGETS_MS = {"live lane": {"p50": 150, "p99": 500}, "Spark lane": {"p50": 1500, "p99": 3000}}
 STREAM_PORT = 18113  # the job's /health on the Spark host (the tests use 18013 and up)

@@ -19,8 +19,8 @@ import uuid
 from pathlib import Path
 
 from ctl import CACHE, ROOT, mirror
-from deploys import secrets
-from services.core import names
+from shared import secrets
+from shared import names
 
 sys.path.insert(0, str(ROOT / "tests" / "services"))
 import servicekit  # noqa: E402  (the services' tests' process and Kafka helpers)

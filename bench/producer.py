@@ -26,7 +26,8 @@ import time
 import uuid
 
 from bench import platform
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.service import Service
 from services.core.settings import Settings
 from services.producer.app import Producer

@@ -34,7 +34,8 @@ import uuid
 
 from bench import platform
 from bench.writer import consumer_performance, delete_rows, lag as committed_lag
-from services.core import clients, names
+from services.core import clients
+from shared import names
 
 SAMPLE_S = 10
 STREAM_PORT = 18114

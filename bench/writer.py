@@ -34,7 +34,8 @@ import time
 import uuid
 
 from bench import platform
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.consume import record_time
 from services.core.tick import Rules, validate
 from services.storage_writer.app import INSERT

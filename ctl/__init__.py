@@ -1,11 +1,5 @@
 """The control-machine side of the bundle: prerequisites, images, the artifact
 mirror, local host containers and the `./bigdata` command line."""
-import os
-from pathlib import Path
+from shared.paths import CACHE, ROOT, RUN
 
-ROOT = Path(__file__).resolve().parent.parent
-# Built artifacts keyed by their pinned versions (the mirror, Maven's repository,
-# downloads): shared by every checkout on this machine, safe to delete.
-CACHE = Path(os.environ.get("BIGDATA_CACHE") or Path.home() / ".cache" / "bigdata")
-# This checkout's own run state: deploy logs.
-RUN = ROOT / ".run"
+__all__ = ["CACHE", "ROOT", "RUN"]

@@ -1,7 +1,7 @@
 """What `./bigdata status` reports: what each component and each pipeline app of the
 local node really answers, not what systemd believes. The components are asked with
-the same checks their deploys wait on (deploys/<component>: serving_check,
-broker_ready, ready_check, ...), run on the node; the apps by Swarm's count of running
+the same checks their deploys wait on (each component's `status_check`,
+deploys/components.py), run on the node; the apps by Swarm's count of running
 replicas and their containers' health checks (each the app's own /health, whose last
 answer Docker keeps)."""
 import json
@@ -9,7 +9,7 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from deploys import cassandra, kafka, redis, spark, zookeeper
+from deploys.components import PLATFORM
 
 
 @dataclass
@@ -22,19 +22,8 @@ class Health:
 def component_checks(values, name: str, ip: str) -> dict[str, tuple[str, dict]]:
     """component -> (its shell check, the environment it needs), for a one-node platform
     whose host is `name` (its inventory address) at `ip`; values: the host's inventory data."""
-    zookeeper_settings, kafka_settings, cassandra_settings, redis_settings, spark_settings = (
-        package.Settings.from_values(values) for package in (zookeeper, kafka, cassandra, redis, spark))
-    bootstrap = f"{name}:{kafka_settings.kafka_port}"
-    return {
-        "zookeeper": (zookeeper.serving_check(zookeeper_settings, name), {}),
-        # the one node is broker 1 of its kafka group
-        "kafka": (f"{kafka.broker_ready(1, bootstrap)} && {kafka.no_under_replicated(bootstrap)} "
-                  f"&& echo 'broker 1 registered and unfenced, no under-replicated partition'", {}),
-        "cassandra": (cassandra.ready_check(ip), {"CASSANDRA_USER": cassandra_settings.cassandra_superuser,
-                                                  "CASSANDRA_PASSWORD": cassandra_settings.cassandra_password}),
-        "redis": (redis.answers_check(redis_settings, ip), {}),
-        "spark": (spark.workers_alive_check(spark_settings, name, [name]), {}),
-    }
+    return {component.name: component.status_check(values, name, ip)
+            for component in PLATFORM if component.status_check}
 
 
 def on_node(node: str, script: str, env: dict | None = None, timeout: float = 60) -> tuple[int, str]:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from ctl import ROOT
 from ctl.console import fail, run
+from shared.local_hosts import CONNECTOR_ENV, CONNECTORS, LOCAL_NODE, PREFIX_ENV, local_hosts  # noqa: F401 (ctl's own names for them)
 
 OWNER_LABEL = "io.bigdata.owner"  # "rig:<pid>" for test runs, "up" for ./bigdata up
-PREFIX_ENV = "BIGDATA_LOCAL_PREFIX"
-LOCAL_NODE = "bigdata"  # the one-node platform's host (inventories/bigdata.py, ./bigdata up)
 
 # What a container needs to run systemd as PID 1 here; shared with the Vagrantfile.
 SYSTEMD_FLAGS = [line for line in (ROOT / "images/host/docker-run.flags").read_text().splitlines()
@@ -24,32 +23,6 @@ SYSTEMD_FLAGS = [line for line in (ROOT / "images/host/docker-run.flags").read_t
 
 # FUSE, where this machine has it: the GlusterFS mount of a cluster's shared directory (deploys/glusterfs)
 FUSE = ["--device=/dev/fuse"] if Path("/dev/fuse").exists() else []
-
-CONNECTOR_ENV = "BIGDATA_CONNECTOR"
-# How pyinfra reaches a local host, and the data that connector needs beyond the name.
-CONNECTORS = {
-    "docker": {},  # a container of ./bigdata up or the test rig
-    # the Vagrant machine (the Vagrantfile's trigger sets BIGDATA_CONNECTOR=vagrant):
-    # ssh as the vagrant user, with sudo; each machine made gets a new host key,
-    # which Vagrant itself does not check either, so none is kept
-    "vagrant": {"_sudo": True, "ssh_known_hosts_file": os.devnull},
-}
-
-
-def local_hosts(*names: str) -> list[tuple[str, dict]]:
-    """Inventory entries for local hosts: containers reached with pyinfra's docker
-    connector, or the Vagrant machine when BIGDATA_CONNECTOR=vagrant.
-
-    BIGDATA_LOCAL_PREFIX renames them (the test rig uses it so that its hosts never
-    collide with a platform a user has running).
-    """
-    prefix = os.environ.get(PREFIX_ENV, "")
-    connector = os.environ.get(CONNECTOR_ENV) or "docker"
-    if connector not in CONNECTORS:
-        raise ValueError(f"{CONNECTOR_ENV}={connector!r}: one of {', '.join(CONNECTORS)}")
-    return [(f"@{connector}/{prefix}{name}", {"address": f"{prefix}{name}", **CONNECTORS[connector]})
-            for name in names]
-
 
 def ip_address(name: str) -> str:
     """The container's address on its network (what this machine reaches it by)."""

@@ -168,11 +168,10 @@ def _pins(wheels: list[Path]) -> str:
 
 
 def _service_files() -> list[Path]:
-    """What the images carry of services/: the code and the dashboard's built static files,
-    not caches or the front-end's npm sources."""
-    services = ROOT / "services"
-    return sorted(p for p in services.rglob("*") if p.is_file()
-                  and "__pycache__" not in p.parts and not p.is_relative_to(services / "dashboard/frontend"))
+    """What the images carry of services/ and of the names they share (shared/): the code
+    and the dashboard's built static files, not caches or the front-end's npm sources."""
+    return sorted(p for top in (ROOT / "services", ROOT / "shared") for p in top.rglob("*") if p.is_file()
+                  and "__pycache__" not in p.parts and not p.is_relative_to(ROOT / "services/dashboard/frontend"))
 
 
 def _context(wheels: list[Path], spark_tarball: Path | None) -> Path:

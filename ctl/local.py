@@ -14,8 +14,8 @@ import urllib.request
 from ctl import ROOT, health, hosts, images, prereqs
 from ctl.console import Exit, Progress, fail, run, say, step
 from ctl.provision import LOGS, load_inventory, run_deploy
-from deploys import secrets
-from deploys.settings import collect, inventory_groups
+from shared import secrets
+from deploys.inventory import collect, inventory_groups
 from marathon.apps import SERVICES
 
 INVENTORY = "inventories/bigdata.py"
@@ -116,7 +116,7 @@ def provision() -> None:
         say("BIGDATA_COMPONENTS is set: the pipeline's apps are left as they are")
         return
     tags = images.pipeline_images()
-    _deploy("deploys/pipeline.py", f"{PREFIX}up-pipeline", "starting the pipeline's apps on Swarm",
+    _deploy("deploys/apps.py", f"{PREFIX}up-pipeline", "starting the pipeline's apps on Swarm",
             pipeline_image_tags=json.dumps(tags), pipeline_scale=json.dumps(scaled()))
     url = dashboard_url()
     with step(f"waiting for the dashboard at {url}"):

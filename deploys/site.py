@@ -1,5 +1,5 @@
-"""The whole platform, in order: each component on the hosts of its inventory
-group, each waiting until its service answers before the next one starts.
+"""The whole platform, in order (deploys/components.py): each component on the hosts
+of its inventory groups, each waiting until its service answers before the next starts.
 
     pyinfra inventories/bigdata.py deploys/site.py
 
@@ -10,39 +10,18 @@ import os
 
 from pyinfra import host
 
-from deploys.cassandra import install_cassandra
-from deploys.common import install_common
-from deploys.docker import install_docker
-from deploys.glusterfs import install_glusterfs
-from deploys.kafka import install_kafka
-from deploys.marathon import install_marathon
-from deploys.mesos import install_mesos
+from deploys.components import COMMON, PLATFORM
 from deploys.progress import report
-from deploys.redis import install_redis
-from deploys.spark import install_spark
-from deploys.swarm import install_swarm
-from deploys.zookeeper import install_zookeeper
 
-COMPONENTS = {  # in deploy order: component -> (its groups, its deploy)
-    "zookeeper": (("zookeeper",), install_zookeeper),
-    "kafka": (("kafka",), install_kafka),
-    "cassandra": (("cassandra",), install_cassandra),
-    "redis": (("redis",), install_redis),
-    "spark": (("spark_master", "spark_worker"), install_spark),
-    "glusterfs": (("glusterfs",), install_glusterfs),  # the directory a moved task finds again
-    "docker": (("docker",), install_docker),  # the Mesos agents' containerizer, Swarm's engine
-    "swarm": (("swarm_manager", "swarm_worker"), install_swarm),  # runs the apps where no Marathon does
-    "mesos": (("mesos_master", "mesos_agent"), install_mesos),
-    "marathon": (("marathon",), install_marathon),
-}
-selected = (os.environ.get("BIGDATA_COMPONENTS") or ",".join(COMPONENTS)).split(",")  # empty: all
-unknown = set(selected) - set(COMPONENTS)
+known = [component.name for component in PLATFORM]
+selected = (os.environ.get("BIGDATA_COMPONENTS") or ",".join(known)).split(",")  # empty: all
+unknown = set(selected) - set(known)
 if unknown:
     raise SystemExit(f"BIGDATA_COMPONENTS: unknown component(s) {', '.join(sorted(unknown))}; "
-                     f"known: {', '.join(COMPONENTS)}")
+                     f"known: {', '.join(known)}")
 
 report()  # live progress for ./bigdata, when it asks
-install_common()
-for component, (groups, install) in COMPONENTS.items():
-    if component in selected and set(groups) & set(host.groups):
-        install()
+COMMON.install()
+for component in PLATFORM:
+    if component.name in selected and set(component.groups) & set(host.groups):
+        component.install()

@@ -1,10 +1,10 @@
 """The one-node "bigdata" platform: every component on a single host.
 
     pyinfra inventories/bigdata.py deploys/site.py
-    pyinfra inventories/bigdata.py deploys/pipeline.py   # then the pipeline's apps, on its one-node swarm
+    pyinfra inventories/bigdata.py deploys/apps.py   # then the pipeline's apps, on its one-node swarm
 """
-from ctl.hosts import LOCAL_NODE, local_hosts
-from deploys.settings import check_inventory
+from shared.local_hosts import LOCAL_NODE, local_hosts
+from deploys.inventory import check_inventory
 
 local = local_hosts(LOCAL_NODE)
 

@@ -6,8 +6,8 @@ Spark master on the first.
 
     pyinfra inventories/cluster.py deploys/site.py
 """
-from ctl.hosts import local_hosts
-from deploys.settings import check_inventory
+from shared.local_hosts import local_hosts
+from deploys.inventory import check_inventory
 
 local = [(name, {**data, "swarm_node_labels": {"zone": zone}})
          for (name, data), zone in zip(local_hosts("bigdata-node1", "bigdata-node2", "bigdata-node3"), "abc")]

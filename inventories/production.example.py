@@ -7,7 +7,7 @@
            BIGDATA_MARATHON_PASSWORD=...     # or NAME=value lines in BIGDATA_SECRETS_FILE
     .venv/bin/pyinfra inventories/production.py deploys/site.py --dry   # the plan; changes nothing
     .venv/bin/pyinfra inventories/production.py deploys/site.py
-    .venv/bin/pyinfra inventories/production.py deploys/pipeline.py      # then the pipeline's apps
+    .venv/bin/pyinfra inventories/production.py deploys/apps.py      # then the pipeline's apps
 
 Every value here overrides a default. The defaults and their checks live in each
 deploy's `Settings` model (deploys/<component>/__init__.py: every other setting is
@@ -23,7 +23,7 @@ masters and Marathon; the Spark master and Redis on the first). Host names are
 what pyinfra connects to and, unless a host sets `address`, how hosts reach
 each other.
 """
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 
 # --- hosts ----------------------------------------------------------------------------
 # per-host settings: the rack each data node stands in (Cassandra places replicas
@@ -130,14 +130,14 @@ marathon = (_control_nodes, {
     **_mesos_packages,                        # Marathon's hosts need the Mesos library too
     "marathon_heap_mb": 2048,                 # JVM heap per Marathon
     "marathon_http_user": "pipeline-admin",   # HTTP basic auth user (password: the secret)
-    # --- the pipeline's apps (deploys/pipeline.py submits marathon/apps to Marathon) ---
+    # --- the pipeline's apps (deploys/apps.py submits marathon/apps to Marathon) ---
     "pipeline_image_tags": {"bigdata/pipeline": "2026.11.1"},  # the image release every agent runs
     "pipeline_scale": {"storage-writer": 3},  # instances per app, over the definitions' own
 })
 
 # --- without Mesos: the apps on Docker Swarm (deploys/swarm) instead ---------------------
 # Leave out mesos_master, mesos_agent and marathon above, and make the Docker hosts a swarm
-# (1, 3 or 5 managers; the rest workers); deploys/pipeline.py then deploys the apps as a stack:
+# (1, 3 or 5 managers; the rest workers); deploys/apps.py then deploys the apps as a stack:
 #   docker = _data_nodes + _control_nodes
 #   swarm_manager = _control_nodes
 #   swarm_worker = _data_nodes

@@ -353,7 +353,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from deploys.secrets import secret
+    from shared.secrets import secret
     args = parser().parse_args(argv)
     try:
         apps = prepare(args, secret)

@@ -12,8 +12,8 @@ import testinfra
 from ctl import hosts, images, prereqs
 from ctl import ROOT
 from ctl.provision import DeployResult, containers_of, load_inventory, run_deploy
-from deploys import secrets
-from deploys.settings import collect, inventory_groups
+from shared import secrets
+from deploys.inventory import collect, inventory_groups
 
 OWNER = f"rig:{os.getpid()}"
 PREFIX = f"rig{os.getpid()}-"

@@ -34,7 +34,7 @@ from deploys.facts import ResolvedAddress
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
 from deploys.versions import CASSANDRA_VERSION
-from services.core.names import KEYSPACE
+from shared.names import KEYSPACE
 
 TEMPLATES = Path(__file__).parent / "templates"
 SCHEMA = Path(__file__).resolve().parents[2] / "services" / "core" / "schema.cql"
@@ -306,3 +306,10 @@ def _restart_and_wait(settings: Settings, listen_address: str) -> str:
         f"  sleep 2; "
         f"done; echo \"not ready after {timeout}s: $out\" >&2; exit 1"
     )
+
+
+def status_check(values, name: str, ip: str) -> tuple[str, dict]:
+    """What `./bigdata status` runs on a one-node platform: the node UN, a query answered."""
+    settings = Settings.from_values(values)
+    return ready_check(ip), {"CASSANDRA_USER": settings.cassandra_superuser,
+                             "CASSANDRA_PASSWORD": settings.cassandra_password}

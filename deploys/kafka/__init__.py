@@ -32,7 +32,7 @@ from deploys.kafka.facts import KafkaClusterState, StorageClusterId
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
 from deploys.versions import KAFKA_VERSION
-from services.core.names import (ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER,
+from shared.names import (ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER,
                                  TICKS_TOPIC)
 
 TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
@@ -340,3 +340,10 @@ def _pipeline_objects(settings: Settings, brokers: int, bootstrap: str, client_c
             commands=[f"{TOOL} org.apache.kafka.tools.ConfigCommand {admin} --alter --entity-type topics "
                       f"--entity-name {topic} --add-config min.insync.replicas={min_insync}"],
         )
+
+
+def status_check(values, name: str, ip: str) -> tuple[str, dict]:
+    """What `./bigdata status` runs on a one-node platform (its host is broker 1)."""
+    bootstrap = f"{name}:{Settings.from_values(values).kafka_port}"
+    return (f"{broker_ready(1, bootstrap)} && {no_under_replicated(bootstrap)} "
+            f"&& echo 'broker 1 registered and unfenced, no under-replicated partition'", {})

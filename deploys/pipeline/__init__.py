@@ -37,12 +37,12 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import Command
 from pyinfra.operations import files, python, server
 
-from ctl import CACHE
+from shared.paths import CACHE
 from deploys.cassandra import Settings as CassandraSettings
 from deploys.kafka import Settings as KafkaSettings
 from deploys.marathon import Settings as MarathonSettings
 from deploys.redis import Settings as RedisSettings
-from deploys.secrets import secret
+from shared.secrets import secret
 from deploys.settings import ComponentSettings
 from deploys.spark import Settings as SparkSettings
 from deploys.swarm import MANAGERS, WORKERS, SwarmNode, leader

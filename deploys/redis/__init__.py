@@ -55,3 +55,8 @@ def answers_check(settings: Settings, bind_address: str) -> str:
     The deploy waits on it; `./bigdata status` reports it."""
     return (f"REDISCLI_AUTH='{settings.redis_password}' redis-cli -h {bind_address} -p {settings.redis_port} ping "
             f"| grep -x PONG")
+
+
+def status_check(values, name: str, ip: str) -> tuple[str, dict]:
+    """What `./bigdata status` runs on a one-node platform: PING answered."""
+    return answers_check(Settings.from_values(values), ip), {}

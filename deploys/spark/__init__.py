@@ -185,3 +185,8 @@ def _daemon(role: str, home: str, configs: list, context: dict):
     keep = systemd.service(name=f"Keep {unit_name} enabled and running", service=unit_name, running=True,
                            enabled=True)
     return [restart, keep]
+
+
+def status_check(values, name: str, ip: str) -> tuple[str, dict]:
+    """What `./bigdata status` runs on a one-node platform: its worker ALIVE at the master."""
+    return workers_alive_check(Settings.from_values(values), name, [name]), {}

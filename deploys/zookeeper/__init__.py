@@ -145,3 +145,9 @@ def install_zookeeper():
     # all servers of a new ensemble start together: alone, none would find a quorum
     wait_until("Wait until ZooKeeper serves (srvr answers with a Mode)", serving_check(settings),
                timeout=120, _if=start.did_change)
+
+
+def status_check(values, name: str, ip: str) -> tuple[str, dict]:
+    """What `./bigdata status` runs on a one-node platform whose host is `name` at `ip`
+    (values: its inventory data): the shell check and the environment it needs."""
+    return serving_check(Settings.from_values(values), name), {}

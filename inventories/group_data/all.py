@@ -4,7 +4,7 @@ Each deploy's defaults live in its own `Settings` (deploys/<component>/__init__.
 set here only what differs. Secrets never go here: `secret()` reads them from the
 environment or from the untracked inventories/secrets.env.
 """
-from deploys.secrets import secret
+from shared.secrets import secret
 
 redis_password = secret("BIGDATA_REDIS_PASSWORD")
 

@@ -14,7 +14,7 @@ is applied here, the same way for both, and never written into a second copy:
   services/core/settings.py;
 - `with_instances`: scaling;
 - `inline_secrets`: each `{"secret": name}` env value replaced by the value of the
-  secret's `source` (a name in deploys/secrets.py, read from the environment or
+  secret's `source` (a name in shared/secrets.py, read from the environment or
   inventories/secrets.env), for a Marathon without a secrets plugin and for the
   local runtime. `secrets` references stay as they are for a Marathon that has one.
 """

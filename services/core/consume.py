@@ -17,7 +17,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.deadletter import DeadLetter, envelope, headers
 from services.core.service import Service
 

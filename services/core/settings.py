@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Mapping
 
-from services.core import names
+from shared import names
 
 # ISO 4217 codes a tick may carry (BIGDATA_TICK_CURRENCIES overrides the set)
 DEFAULT_CURRENCIES = ("USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "HKD", "CNY", "SEK", "NOK", "DKK",

@@ -16,7 +16,8 @@ from flask import Flask, jsonify, send_from_directory
 from flask_socketio import SocketIO, emit, join_room, leave_room
 from gevent import monkey, pywsgi
 
-from services.core import analytics, clients, names
+from services.core import analytics, clients
+from shared import names
 from services.core.service import Service, load_settings
 from services.core.tick import SYMBOL_PATTERN, Rejected
 from services.dashboard.history import History

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-from services.core import names
+from shared import names
 
 MINUTE_MS = 60_000
 

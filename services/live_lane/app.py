@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import time
 
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.consume import record_time
 from services.core.latest import RedisSink
 from services.core.service import Service, load_settings

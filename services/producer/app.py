@@ -5,7 +5,8 @@ import threading
 import time
 import uuid
 
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.service import Service, load_settings
 from services.producer.sources import Source, SourceUnavailable, UnknownSymbol, make_source
 

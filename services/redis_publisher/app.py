@@ -1,7 +1,8 @@
 """The Redis publisher's process (see the package's docstring)."""
 from __future__ import annotations
 
-from services.core import analytics, clients, names
+from services.core import analytics, clients
+from shared import names
 from services.core.consume import ConsumeLoop, dead_letter
 from services.core.latest import RedisSink
 from services.core.service import Service, load_settings

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.consume import BatchFailed, ConsumeLoop, dead_letter, record_time
 from services.core.service import Service, load_settings
 from services.core.tick import Rejected, Rules, validate

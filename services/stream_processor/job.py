@@ -19,7 +19,7 @@ from pathlib import Path
 if __name__ == "__main__" and not __package__:  # spark-submit services/stream_processor/job.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from services.core import names
+from shared import names
 from services.core.service import Service
 from services.core.settings import SettingError
 from services.core.tick import Rules

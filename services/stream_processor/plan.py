@@ -19,7 +19,7 @@ import json
 import os
 from pathlib import Path
 
-from services.core import names
+from shared import names
 from services.core.tick import ID_PATTERN, MAX_PRICE, SOURCES, SYMBOL_PATTERN, Rules
 
 SERVICE = "stream-processor"

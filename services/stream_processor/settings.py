@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
-from services.core import analytics, names
+from services.core import analytics
+from shared import names
 from services.core.analytics import window_ms
 from services.stream_processor.plan import CHECKPOINT_LAYOUT
 from services.core.settings import Settings, SettingError, setting

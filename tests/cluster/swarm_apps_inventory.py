@@ -4,7 +4,7 @@ own, for tests/cluster/test_swarm_apps.py: no backends, no pipeline."""
 from pathlib import Path
 
 from ctl.hosts import local_hosts
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 
 APPS = str(Path(__file__).resolve().parent / "pipeline_apps")
 

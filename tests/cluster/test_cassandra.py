@@ -9,7 +9,7 @@ import re
 import time
 import uuid
 
-from services.core.names import KEYSPACE, TICKS_TABLE
+from shared.names import KEYSPACE, TICKS_TABLE
 
 SUPERUSER = "bigdata_admin"
 NODETOOL = "/usr/local/bin/nodetool"

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from ctl import ROOT
 from ctl.provision import containers_of, run_deploy
 from deploys.kafka import ADMIN_CONFIG, TOOL, Settings
-from services.core.names import (ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER,
+from shared.names import (ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER,
                                  TICKS_TOPIC)
 
 PORT = 9092
@@ -188,7 +188,7 @@ def _override_inventory(platform, tmp_path, **data) -> str:
     inventory = folder / original.name
     inventory.write_text(textwrap.dedent(f"""\
         import runpy
-        from deploys.settings import check_inventory
+        from deploys.inventory import check_inventory
         _original = runpy.run_path({str(original)!r})
         _override = {data!r}
         for _name, _hosts in _original.items():

@@ -24,7 +24,7 @@ import requests
 from ctl import ROOT, hosts
 from ctl.provision import run_deploy
 from deploys import mesos
-from deploys.settings import registered_settings
+from deploys.components import ALL
 
 # the rig's owner label and prefix (tests/conftest.py): its session cleanup removes these too
 OWNER, PREFIX = f"rig:{os.getpid()}", f"rig{os.getpid()}-"
@@ -63,8 +63,8 @@ def plan(host_image, rig, tmp_path_factory):
     try:
         inventory = tmp_path_factory.mktemp("plan") / "mesos_plan.py"
         inventory.write_text(textwrap.dedent(f"""\
-            from deploys.secrets import secret
-            from deploys.settings import check_inventory
+            from shared.secrets import secret
+            from deploys.inventory import check_inventory
             _host = [("@docker/{PLAN_HOST}", {{"address": "{PLAN_HOST}",
                                                "marathon_http_password": secret("BIGDATA_MARATHON_PASSWORD")}})]
             zookeeper = mesos_master = mesos_agent = marathon = _host
@@ -152,7 +152,7 @@ def cluster(request, tmp_path_factory):
     if not reachable:
         pytest.skip(f"no Mesos/Marathon package source is reachable ({why}); set BIGDATA_TEST_MESOS_APT_REPOSITORY "
                     f"(and _SUITE, _KEY_URL) to a mirror to run these")
-    known_groups = {group for model in registered_settings() for group in model.groups}
+    known_groups = {group for component in ALL for group in component.settings.groups}
     if "docker" not in known_groups:
         pytest.fail("the Mesos agents' Docker containerizer needs the Docker engine, and no deploy has a "
                     "'docker' group yet (deploys/docker)")
@@ -162,8 +162,8 @@ def cluster(request, tmp_path_factory):
     inventory = folder / "mesos_cluster.py"
     inventory.write_text(textwrap.dedent(f"""\
         from ctl.hosts import local_hosts
-        from deploys.secrets import secret
-        from deploys.settings import check_inventory
+        from shared.secrets import secret
+        from deploys.inventory import check_inventory
         _extra = {{"marathon_http_password": secret("BIGDATA_MARATHON_PASSWORD"), **{REPOSITORY!r}}}
         local = [(name, {{**data, **_extra}}) for name, data in local_hosts("mesos1", "mesos2", "mesos3")]
         zookeeper = mesos_master = mesos_agent = docker = local

@@ -20,7 +20,7 @@ import testinfra
 from ctl import images
 
 INVENTORY = "tests/cluster/swarm_apps_inventory.py"
-DEPLOY = "deploys/pipeline.py"
+DEPLOY = "deploys/apps.py"
 APP_FILE = Path(__file__).with_name("pipeline_apps") / "test-web.json"
 SERVICE = "rigtest_test-web"
 

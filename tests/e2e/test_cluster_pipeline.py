@@ -1,6 +1,6 @@
 """The pipeline on the three-node cluster (inventories/cluster.py, the `three_node`
 rig), as an operator runs it: the apps of marathon/apps deployed on Docker Swarm by
-deploys/pipeline.py, the stream processor's checkpoint on the GlusterFS volume every
+deploys/apps.py, the stream processor's checkpoint on the GlusterFS volume every
 node mounts (deploys/glusterfs), the producer at 100 ticks/s (pipeline_env).
 
 - The apps run as Swarm services spread over the three nodes.
@@ -32,13 +32,13 @@ from ctl import hosts, images
 from servicekit import (backends_of, cassandra_of, expected_windows, kafka_of, same, send_known_ticks,
                         stored_ticks, unique_symbols, wait_for_windows, wait_stored_once, wait_until)
 from services.core import clients
-from services.core.names import ANALYTICS_TOPIC, LATEST_KEY_PREFIX, TICKS_TOPIC, WRITER_GROUP
+from shared.names import ANALYTICS_TOPIC, LATEST_KEY_PREFIX, TICKS_TOPIC, WRITER_GROUP
 from services.core.settings import DEFAULT_SYMBOLS
 from services.stream_processor.settings import CHECKPOINT
 
 pytestmark = pytest.mark.cluster  # needs the Docker engine
 
-INVENTORY, DEPLOY, STACK = "inventories/cluster.py", "deploys/pipeline.py", "bigdata"
+INVENTORY, DEPLOY, STACK = "inventories/cluster.py", "deploys/apps.py", "bigdata"
 RATE = 100  # ticks/s from the producer: two cores carry the three nodes and the apps
 DASHBOARD_PORT = 8050  # marathon/apps/dashboard.json's fixed host port
 

@@ -21,7 +21,7 @@ import pytest
 import browser
 from servicekit import (Sent, expected_windows, same, stored_ticks, tick_value, unique_group,
                         unique_symbols, wait_for_windows, wait_until)
-from services.core.names import ANALYTICS_TOPIC, LATEST_KEY_PREFIX, TICKS_TOPIC
+from shared.names import ANALYTICS_TOPIC, LATEST_KEY_PREFIX, TICKS_TOPIC
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
 

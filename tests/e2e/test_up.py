@@ -29,12 +29,12 @@ from clone import clean_clone
 from ctl.console import Exit
 from ctl.hosts import OWNER_LABEL, PREFIX_ENV
 from ctl.local import DASHBOARD_PORT_ENV
-from deploys import secrets
+from shared import secrets
 from marathon.apps import SERVICES
 from servicekit import (Kafka, backends_of, expected_windows, free_port, send_known_ticks, unique_symbols,
                         wait_for_windows, wait_stored_once, wait_until)
 from services.core import clients
-from services.core.names import ANALYTICS_TOPIC, WRITER_GROUP
+from shared.names import ANALYTICS_TOPIC, WRITER_GROUP
 from services.core.settings import DEFAULT_SYMBOLS
 
 pytestmark = pytest.mark.cluster  # needs the Docker engine
@@ -197,7 +197,7 @@ def test_headless_chromium_sees_prices_move_at_the_printed_url(up):
 def test_up_again_changes_nothing(clone, up, progress):
     again = bigdata(clone, "up")
     assert again.returncode == 0, again.stdout[-4000:]
-    for deploy in ("deploys/site.py", "deploys/pipeline.py"):
+    for deploy in ("deploys/site.py", "deploys/apps.py"):
         assert f"{deploy}: 0 operation(s) changed something" in again.stdout, again.stdout[-4000:]
     progress(f"./bigdata up again took {again.seconds:.0f}s")
 

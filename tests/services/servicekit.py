@@ -21,7 +21,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ctl import ROOT, hosts
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.settings import Settings
 from services.core.tick import encode
 

@@ -20,7 +20,7 @@ from ctl import frontend
 from servicekit import unique_symbols, wait_until
 from bench.dashboard_fanout import Workers
 from bench.dashboard_fanout import record as fanout_record
-from services.core.names import ANALYTICS_CHANNEL, KEYSPACE, LATEST_KEY_PREFIX, LIVE_CHANNEL, LIVE_KEY_PREFIX, TICKS_TABLE
+from shared.names import ANALYTICS_CHANNEL, KEYSPACE, LATEST_KEY_PREFIX, LIVE_CHANNEL, LIVE_KEY_PREFIX, TICKS_TABLE
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
 

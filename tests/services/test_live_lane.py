@@ -8,7 +8,7 @@ import time
 import pytest
 
 from servicekit import Sent, expected_windows, latest, same, tick_value, unique_group, unique_symbols, wait_until
-from services.core.names import (DEAD_LETTER_TOPIC, LATEST_KEY_PREFIX, LIVE_CHANNEL, LIVE_KEY_PREFIX,
+from shared.names import (DEAD_LETTER_TOPIC, LATEST_KEY_PREFIX, LIVE_CHANNEL, LIVE_KEY_PREFIX,
                                  TICKS_TOPIC)
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)

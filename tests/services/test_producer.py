@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from servicekit import unique_symbols
-from services.core.names import TICKS_TOPIC
+from shared.names import TICKS_TOPIC
 from services.core.tick import Rules, validate
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)

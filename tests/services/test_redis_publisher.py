@@ -8,7 +8,7 @@ import time
 import pytest
 
 from servicekit import unique_group, unique_symbols, wait_until
-from services.core.names import ANALYTICS_CHANNEL, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, LATEST_KEY_PREFIX
+from shared.names import ANALYTICS_CHANNEL, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, LATEST_KEY_PREFIX
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
 

@@ -9,7 +9,7 @@ import pytest
 
 from records import Record
 from servicekit import stored_ticks, unique_group, unique_symbols, wait_until
-from services.core.names import DEAD_LETTER_TOPIC, TICKS_TOPIC
+from shared.names import DEAD_LETTER_TOPIC, TICKS_TOPIC
 from services.core.service import Service
 from services.core.tick import Rules, Tick
 from services.storage_writer.app import RecentIds, Writer

@@ -20,7 +20,7 @@ import pytest
 from servicekit import (CHECKPOINTS, WINDOWS, Sent, analytics_of, expected_windows, figures, latest, same, tick_value,
                         unique_symbols, wait_for_windows, wait_until)
 from services.core import analytics, clients
-from services.core.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, TICKS_TOPIC
+from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, TICKS_TOPIC
 from services.core.tick import Rules
 from services.stream_processor.plan import SERVICE
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pyinfra.api.exceptions import InventoryError
 
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 
 
 def write_inventory(folder: Path, all_data: str = "") -> str:

@@ -10,7 +10,7 @@ from pyinfra.api.exceptions import InventoryError
 from ctl import ROOT
 from deploys.cassandra import (Settings, default_heap_mb, off_heap_mb, render_schema, replication,
                                replication_cql, same_replication, schema_tables)
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 
 THREE = ["@docker/a", "@docker/b", "@docker/c"]
 PASSWORD = "cassandra_password = 'x' * 20\n"
@@ -20,7 +20,7 @@ def make_inventory(tmp_path, all_data: str, groups: str):
     (tmp_path / "group_data").mkdir()
     (tmp_path / "group_data" / "all.py").write_text(textwrap.dedent(all_data))
     inventory = tmp_path / "site.py"
-    inventory.write_text(f"from deploys.settings import check_inventory\n{groups}\n"
+    inventory.write_text(f"from deploys.inventory import check_inventory\n{groups}\n"
                          "check_inventory(__file__, globals())\n")
     return inventory
 
@@ -51,7 +51,7 @@ def test_bad_replication_factor_stops_pyinfra_before_it_connects(tmp_path):
 
 def test_missing_password_names_the_key_and_how_to_set_it(tmp_path, monkeypatch):
     monkeypatch.delenv("BIGDATA_CASSANDRA_PASSWORD", raising=False)
-    inventory = make_inventory(tmp_path, "from deploys.secrets import secret\n"
+    inventory = make_inventory(tmp_path, "from shared.secrets import secret\n"
                                          "cassandra_password = secret('BIGDATA_CASSANDRA_PASSWORD')\n", "")
     with pytest.raises(InventoryError, match=r"site\.py: cassandra_password: missing \(a secret: set "
                                              r"BIGDATA_CASSANDRA_PASSWORD"):

@@ -14,9 +14,11 @@ from ctl.console import EXIT_CODES_HELP, Exit, Refusal, fail
 
 @pytest.fixture
 def bare_checkout(tmp_path):
-    """The entry point and the ctl package alone: no .venv, nothing installed."""
+    """The entry point, the ctl package and the bottom layer it stands on (shared/, the
+    standard library only) alone: no .venv, nothing installed."""
     shutil.copy(ROOT / "bigdata", tmp_path / "bigdata")
-    shutil.copytree(ROOT / "ctl", tmp_path / "ctl", ignore=shutil.ignore_patterns("__pycache__"))
+    for package in ("ctl", "shared"):
+        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "requirements.lock"):
         shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path

@@ -8,7 +8,7 @@ from pyinfra.api.exceptions import InventoryError
 
 from ctl import ROOT
 from deploys import docker
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, refused, write_inventory
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ctl import ROOT
 from deploys import glusterfs
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, refused, write_inventory
 from services.stream_processor.settings import CHECKPOINT
 

@@ -8,10 +8,10 @@ import pytest
 from pyinfra.api.exceptions import InventoryError
 
 from ctl import ROOT
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 
 INVENTORY = """
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 local = [("@docker/never-contacted", {host_data})]
 check_inventory(__file__, globals())
 """
@@ -77,7 +77,7 @@ def test_project_inventories_are_valid(inventory):
 def test_missing_secret_names_the_key_and_how_to_set_it(tmp_path, monkeypatch):
     monkeypatch.delenv("BIGDATA_REDIS_PASSWORD")
     inventory = make_inventory(tmp_path, all_data=(
-        "from deploys.secrets import secret\nredis_password = secret('BIGDATA_REDIS_PASSWORD')\n"))
+        "from shared.secrets import secret\nredis_password = secret('BIGDATA_REDIS_PASSWORD')\n"))
     with pytest.raises(InventoryError, match=r"site\.py: redis_password: missing \(a secret: set BIGDATA_REDIS_PASSWORD"):
         check_inventory(str(inventory), {"redis": ["@docker/x"]})
 

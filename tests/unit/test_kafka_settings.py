@@ -7,7 +7,7 @@ import pytest
 from pyinfra.api.exceptions import InventoryError
 
 from deploys.kafka import Settings
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, write_inventory
 
 SECRETS = {"kafka_admin_password": "admin-secret-0123456789", "kafka_client_password": "client-secret-0123456789"}

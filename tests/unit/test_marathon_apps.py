@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from deploys import mesos
-from deploys.secrets import NAMES as SECRET_NAMES
+from shared.secrets import NAMES as SECRET_NAMES
 from marathon import apps
 from marathon.schema import AppDefinitionError, validate
 from services.core.settings import Settings, describe

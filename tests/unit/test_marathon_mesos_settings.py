@@ -10,7 +10,7 @@ from pyinfra.api.exceptions import InventoryError
 from pyinfra.context import ctx_inventory, ctx_state
 
 from deploys import marathon, mesos
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, write_inventory
 
 PASSWORD = "marathon-secret-0123456789"

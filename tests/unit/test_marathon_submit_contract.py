@@ -436,7 +436,7 @@ def test_contract_image_tags_per_repository_on_the_command_line():
 
 
 def test_contract_the_pipeline_deploy_submits_with_the_inventorys_site_env_and_image_tags(tmp_path):
-    """deploys/pipeline.py on an inventory with a `marathon` group submits from the control
+    """deploys/apps.py on an inventory with a `marathon` group submits from the control
     machine, with the env computed from the inventory (the one function both paths use)."""
     with StandIn() as marathon:
         port = int(marathon.url.rsplit(":", 1)[1])
@@ -446,7 +446,7 @@ def test_contract_the_pipeline_deploy_submits_with_the_inventorys_site_env_and_i
             "'marathon_http_password': %r, 'kafka_port': 9093})]\n"
             "marathon = kafka = cassandra = redis = spark_master = local\n" % (port, PASSWORD))
         env = {**os.environ, **SECRETS, "BIGDATA_SECRETS_FILE": os.devnull}
-        done = subprocess.run([sys.executable, "-m", "pyinfra", "-y", str(inventory), "deploys/pipeline.py",
+        done = subprocess.run([sys.executable, "-m", "pyinfra", "-y", str(inventory), "deploys/apps.py",
                                "--data", 'pipeline_image_tags={"bigdata/pipeline": "abc123"}',
                                "--data", 'pipeline_scale={"storage-writer": 3}'],
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)

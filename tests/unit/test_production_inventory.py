@@ -9,8 +9,8 @@ import pytest
 from pyinfra.api.exceptions import InventoryError
 
 from ctl import ROOT
-from deploys import secrets
-from deploys.settings import check_inventory, inventory_groups
+from shared import secrets
+from deploys.inventory import check_inventory, inventory_groups
 
 EXAMPLE = ROOT / "inventories/production.example.py"
 

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from services.core import clients, names
+from services.core import clients
+from shared import names
 from services.core.settings import Settings, SettingError, describe
 
 README = Path(__file__).resolve().parents[2] / "services" / "README.md"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.core import names
+from shared import names
 from services.core.settings import SettingError
 from services.core.tick import REASONS, Rejected, Rules, encode, validate
 from services.stream_processor import plan

@@ -7,7 +7,7 @@ import pytest
 from pyinfra.api.exceptions import InventoryError
 
 from deploys import spark, zookeeper
-from deploys.settings import check_inventory
+from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, write_inventory
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploys"
