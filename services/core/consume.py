@@ -41,6 +41,16 @@ def dead_letter(message, reason: str, detail: str) -> DeadLetter:
                       record_time(message), message.key(), message.value())
 
 
+def kafka_error(service: Service, error) -> None:
+    """A Kafka client's error callback: logged and counted; the service is degraded
+    while no broker can be reached or the login fails."""
+    from confluent_kafka import KafkaError
+    service.log.warning("kafka_error", extra={"error": str(error)})
+    service.count("kafka_errors")
+    if error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._AUTHENTICATION, KafkaError._TRANSPORT):
+        service.healthy(f"kafka: {error.str()}")
+
+
 class ConsumeLoop:
     def __init__(self, service: Service, group: str, topic: str, batch_size: int, handler: Handler,
                  max_backoff: float = 10.0):
@@ -70,11 +80,7 @@ class ConsumeLoop:
         self.service.log.info("partitions_revoked", extra={"partitions": sorted(gone)})
 
     def _on_error(self, error) -> None:
-        from confluent_kafka import KafkaError
-        self.service.log.warning("kafka_error", extra={"error": str(error)})
-        self.service.count("kafka_errors")
-        if error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._AUTHENTICATION, KafkaError._TRANSPORT):
-            self.service.healthy(f"kafka: {error.str()}")
+        kafka_error(self.service, error)
 
     def run(self) -> int:
         service = self.service

@@ -19,10 +19,12 @@ import time
 from collections import Counter
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Callable, TypeVar
 
 # A route: (method, path, body) -> (HTTP status, JSON-able reply)
 Route = Callable[[str, str, bytes], "tuple[int, object] | None"]
+
+T = TypeVar("T")
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -103,6 +105,18 @@ class Service:
     def wait(self, seconds: float) -> bool:
         """Sleep unless asked to stop; True when stopping."""
         return self.stopping.wait(seconds)
+
+    def reach(self, what: str, connect: Callable[[], T]) -> T | None:
+        """connect()'s result, tried again every 5 s while it fails (a backing service
+        not up yet: wait, do not die, report degraded); None when asked to stop meanwhile."""
+        while True:
+            try:
+                return connect()
+            except Exception as error:
+                self.healthy(f"cannot reach {what}: {error}")
+                self.log.warning(f"{what.lower()}_unreachable", extra={"error": str(error)})
+                if self.wait(5):
+                    return None
 
     def healthy(self, problem: str | None = None) -> None:
         self.problem = problem
@@ -194,3 +208,14 @@ def load_settings(service: str, *secrets: str):
         print(json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "error",
                           "service": service, "event": "bad_settings", "error": str(error)}), flush=True)
         return None
+
+
+def serve(name: str, default_port: int, secrets: tuple[str, ...], body: Callable[[Service, object], int]) -> int:
+    """A service's main: its settings (exit 2 when they cannot be used), the service
+    started, body(service, settings), then the final log line; body's exit code."""
+    settings = load_settings(name, *secrets)
+    if settings is None:
+        return 2
+    service = Service(name, settings, default_port)
+    service.start()
+    return service.finish(body(service, settings))

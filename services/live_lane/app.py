@@ -5,9 +5,9 @@ import time
 
 from services.core import clients
 from shared import names
-from services.core.consume import record_time
+from services.core.consume import kafka_error, record_time
 from services.core.latest import RedisSink
-from services.core.service import Service, load_settings
+from services.core.service import Service, serve
 from services.core.tick import Rejected, Rules, validate
 from services.live_lane.windows import OpenWindows
 
@@ -75,11 +75,7 @@ class LiveLane:
         self.service.log.info("partitions_revoked", extra={"partitions": sorted(gone)})
 
     def on_error(self, error) -> None:
-        from confluent_kafka import KafkaError
-        self.service.log.warning("kafka_error", extra={"error": str(error)})
-        self.service.count("kafka_errors")
-        if error.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._AUTHENTICATION, KafkaError._TRANSPORT):
-            self.service.healthy(f"kafka: {error.str()}")
+        kafka_error(self.service, error)
 
     # --- the loop -------------------------------------------------------------------------
     def apply(self, messages) -> None:
@@ -176,21 +172,13 @@ class LiveLane:
 
 
 def main() -> int:
-    settings = load_settings("live-lane", "redis_password", "kafka_password")
-    if settings is None:
-        return 2
-    service = Service("live-lane", settings, DEFAULT_PORT)
-    service.start()
+    return serve("live-lane", DEFAULT_PORT, ("redis_password", "kafka_password"), run)
+
+
+def run(service: Service, settings) -> int:
     redis = clients.redis_client(settings)
-    while True:  # Redis not up yet: wait, do not die
-        try:
-            redis.ping()
-            break
-        except Exception as error:
-            service.healthy(f"cannot reach Redis: {error}")
-            service.log.warning("redis_unreachable", extra={"error": str(error)})
-            if service.wait(5):
-                return service.finish(0)
+    if not service.reach("Redis", redis.ping):
+        return 0
     code = LiveLane(service, settings, RedisSink(redis, names.LIVE_CHANNEL, names.LIVE_KEY_PREFIX)).run()
     redis.close()
-    return service.finish(code)
+    return code

@@ -5,7 +5,7 @@ from services.core import analytics, clients
 from shared import names
 from services.core.consume import ConsumeLoop, dead_letter
 from services.core.latest import RedisSink
-from services.core.service import Service, load_settings
+from services.core.service import Service, serve
 from services.core.tick import Rejected
 
 DEFAULT_PORT = 8012
@@ -29,22 +29,14 @@ class Publisher:
 
 
 def main() -> int:
-    settings = load_settings("redis-publisher", "redis_password", "kafka_password")
-    if settings is None:
-        return 2
-    service = Service("redis-publisher", settings, DEFAULT_PORT)
-    service.start()
+    return serve("redis-publisher", DEFAULT_PORT, ("redis_password", "kafka_password"), run)
+
+
+def run(service: Service, settings) -> int:
     redis = clients.redis_client(settings)
-    while True:  # Redis not up yet: wait, do not die
-        try:
-            redis.ping()
-            break
-        except Exception as error:
-            service.healthy(f"cannot reach Redis: {error}")
-            service.log.warning("redis_unreachable", extra={"error": str(error)})
-            if service.wait(5):
-                return service.finish(0)
+    if not service.reach("Redis", redis.ping):
+        return 0
     code = ConsumeLoop(service, settings.publisher_group, names.ANALYTICS_TOPIC, settings.publisher_batch,
                        Publisher(service, redis)).run()
     redis.close()
-    return service.finish(code)
+    return code

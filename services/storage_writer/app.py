@@ -6,7 +6,7 @@ from collections import OrderedDict
 from services.core import clients
 from shared import names
 from services.core.consume import BatchFailed, ConsumeLoop, dead_letter, record_time
-from services.core.service import Service, load_settings
+from services.core.service import Service, serve
 from services.core.tick import Rejected, Rules, validate
 
 DEFAULT_PORT = 8011
@@ -126,26 +126,16 @@ class Writer:
 
 
 def main() -> int:
-    settings = load_settings("storage-writer", "cassandra_password", "kafka_password")
-    if settings is None:
-        return 2
-    service = Service("storage-writer", settings, DEFAULT_PORT)
-    service.start()
-    session = None
+    return serve("storage-writer", DEFAULT_PORT, ("cassandra_password", "kafka_password"), run)
+
+
+def run(service: Service, settings) -> int:
+    session = service.reach("Cassandra", lambda: clients.cassandra_session(settings))
+    if session is None:
+        return 0
     try:
-        while session is None:
-            try:
-                session = clients.cassandra_session(settings)
-            except Exception as error:  # Cassandra not up yet: wait, do not die
-                service.healthy(f"cannot reach Cassandra: {error}")
-                service.log.warning("cassandra_unreachable", extra={"error": str(error)})
-                if service.wait(5):
-                    return service.finish(0)
         writer = Writer(service, session, Rules.from_settings(settings), settings.writer_concurrency,
                         settings.writer_rows_per_batch, RecentIds(settings.writer_dedup_cache))
-        loop = ConsumeLoop(service, settings.writer_group, names.TICKS_TOPIC, settings.writer_batch, writer)
-        code = loop.run()
+        return ConsumeLoop(service, settings.writer_group, names.TICKS_TOPIC, settings.writer_batch, writer).run()
     finally:
-        if session is not None:
-            session.cluster.shutdown()
-    return service.finish(code)
+        session.cluster.shutdown()
