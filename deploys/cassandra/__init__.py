@@ -21,7 +21,7 @@ from io import StringIO
 from pathlib import Path
 
 from pydantic import Field, field_validator
-from pyinfra import host, logger
+from pyinfra import host
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deploy
 from pyinfra.facts.hardware import Memory
 from pyinfra.facts.systemd import SystemdStatus
@@ -195,10 +195,8 @@ def install_cassandra():
     else:
         memory = host.get_fact(Memory)
         heap_mb, heap_origin = default_heap_mb(memory), f"derived from {memory} MiB of memory"
-    nofile = common.nofile_limit(base)
-    if nofile < 100000:
-        logger.warning(f"{host.name}: Cassandra gets {nofile} open files (it recommends 100000); "
-                       f"enough for this platform's tables, see the note in cassandra.service")
+    nofile = common.open_files("Cassandra", note="it recommends 100000; enough for this platform's tables, "
+                                                  "see the note in cassandra.service")
 
     root = f"{base.data_dir}/cassandra"
     paths = {"root": root, **{name: f"{root}/{name}" for name in

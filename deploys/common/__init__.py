@@ -64,15 +64,20 @@ def _kernel_settings(settings: Settings) -> None:
     files.template(
         name="Raise the open-files limit of the service user",
         src=f"{TEMPLATES}/limits.conf.j2", dest="/etc/security/limits.d/60-bigdata.conf",
-        service_user=settings.service_user, nofile=nofile_limit(settings),
+        service_user=settings.service_user,
+        nofile=open_files("the service user", note="size Kafka and Cassandra for it"),
     )
 
 
-def nofile_limit(settings: Settings) -> int:
-    """The open-files limit services get: the setting, unless the host caps it lower."""
+def open_files(what: str, wanted: int | None = None, note: str = "") -> int:
+    """The open-files limit `what` gets on this host (a unit's LimitNOFILE, limits.conf):
+    `wanted` (default: the platform's nofile_limit), unless the host caps it lower, since
+    systemd would cap a higher value silently. With a `note` (what the cap means for
+    `what`), a cap is warned about."""
+    wanted = wanted or Settings.from_host(host).nofile_limit
     ceiling = host.get_fact(OpenFilesCeiling)
-    if ceiling is not None and ceiling < settings.nofile_limit:
-        logger.warning(f"{host.name}: open files capped at {ceiling} by the host (nofile_limit "
-                       f"{settings.nofile_limit}); size Kafka and Cassandra for it")
-        return ceiling
-    return settings.nofile_limit
+    if ceiling is None or ceiling >= wanted:
+        return wanted
+    if note:
+        logger.warning(f"{host.name}: {what} gets {ceiling} open files, not {wanted} (the host's cap): {note}")
+    return ceiling

@@ -26,7 +26,7 @@ from pyinfra.operations.util import any_changed
 
 import deploys.common
 from deploys.artifacts import install_distribution
-from deploys.facts import MemoryMb, OpenFilesCeiling, ResolvedAddress
+from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import wait_until
 from deploys.kafka.facts import KafkaClusterState, StorageClusterId
 from deploys.settings import ComponentSettings
@@ -191,26 +191,16 @@ def _configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir
         dest=CLIENT_CONFIG, mode="0600", user="root", group="root", bootstrap=bootstrap,
         user_name=KAFKA_CLIENT_USER, password=settings.kafka_client_password, path=CLIENT_CONFIG,
     )
-    nofile, capped = _open_files(common)
+    nofile = deploys.common.open_files("Kafka", note="enough for a few thousand partitions, not for more")
     memory_mb = host.get_fact(MemoryMb)
     unit = files.template(
         name="Install the Kafka systemd unit", src=f"{TEMPLATES}/kafka.service.j2",
         dest=f"/etc/systemd/system/{SERVICE}.service", mode="0644",
         version=KAFKA_VERSION, node_id=node, service_user=common.service_user, state_dir=state_dir,
-        nofile=nofile, nofile_capped=capped, heap_mb=settings.heap_mb(memory_mb), java=JAVA,
+        nofile=nofile, nofile_capped=nofile < common.nofile_limit, heap_mb=settings.heap_mb(memory_mb), java=JAVA,
         log_dir=log_dir, tmp_dir=tmp_dir, conf_dir=CONF_DIR, home=home,
     )
     return {"server": server_properties, "log4j": log4j, "unit": unit, "client": client}
-
-
-def _open_files(common) -> tuple[int, bool]:
-    """The unit's LimitNOFILE: the platform's setting, unless the host caps it lower."""
-    ceiling = host.get_fact(OpenFilesCeiling)
-    if ceiling is not None and ceiling < common.nofile_limit:
-        logger.warning(f"{host.name}: Kafka gets {ceiling} open files (host cap; nofile_limit is "
-                       f"{common.nofile_limit}): enough for a few thousand partitions, not for more")
-        return ceiling, True
-    return common.nofile_limit, False
 
 
 def _format_storage_once(settings: Settings, user: str, data_dir: str) -> None:

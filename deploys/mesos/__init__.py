@@ -35,7 +35,8 @@ from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import aptsource
-from deploys.facts import OpenFilesCeiling, ResolvedAddress
+from deploys.common import open_files
+from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
@@ -173,11 +174,10 @@ def install_mesos():
     apt.packages(name=f"Install {settings.mesos_package} (Mesos)", no_recommends=True,
                  packages=[package(settings.mesos_package, settings.mesos_package_version)])
     bind_address = host.get_fact(ResolvedAddress, hostname=address())
-    ceiling = host.get_fact(OpenFilesCeiling)
     zk = zk_url(settings.mesos_zk_path)
     files.directory(name=f"Create {settings.mesos_log_dir}", path=settings.mesos_log_dir, mode="0755")
     common = dict(settings=settings, bind_address=bind_address, hostname=address(), zk=zk,
-                  nofile=min(65536, ceiling or 65536))
+                  nofile=open_files("Mesos", 65536))
 
     if "mesos_master" in host.groups:
         masters = len(members("mesos_master"))

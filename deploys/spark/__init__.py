@@ -21,7 +21,6 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
-from deploys.facts import OpenFilesCeiling
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
@@ -142,9 +141,8 @@ def install_spark():
     files.put(name="Install the Spark readiness check", src=f"{TEMPLATES}/spark_ready.py", dest=READY_SCRIPT,
               mode="0755")
 
-    ceiling = host.get_fact(OpenFilesCeiling)  # systemd would cap a higher LimitNOFILE silently
     daemon = dict(context, service_user=user, heap_mb=daemon_heap_mb(settings, memory_mb),
-                  nofile=min(base.nofile_limit, ceiling or base.nofile_limit), bind_host=address())
+                  nofile=common.open_files("Spark"), bind_host=address())
     started = []  # operations that (re)started a daemon on this host
     for role, wanted in (("master", is_master), ("worker", is_worker)):
         if wanted:

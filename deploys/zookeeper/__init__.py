@@ -26,7 +26,6 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
-from deploys.facts import OpenFilesCeiling
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
@@ -124,11 +123,10 @@ def install_zookeeper():
     files.template(
         name="Install zookeeper-shell (the command-line client)", src=f"{TEMPLATES}/zookeeper-shell.j2",
         dest="/usr/local/bin/zookeeper-shell", mode="0755", home=home, settings=settings, address=address())
-    ceiling = host.get_fact(OpenFilesCeiling)  # systemd would cap a higher LimitNOFILE silently
     unit = files.template(
         name="Install the zookeeper unit", src=f"{TEMPLATES}/zookeeper.service.j2", dest=f"/etc/systemd/system/{UNIT}",
         mode="0644", home=home, service_user=user, heap_mb=heap_mb(settings, host.get_fact(Memory)), dirs=dirs,
-        nofile=min(base.nofile_limit, ceiling or base.nofile_limit))
+        nofile=common.open_files("ZooKeeper"))
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
 
     changed = any_changed(myid, config, logging, unit)
