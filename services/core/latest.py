@@ -7,7 +7,11 @@ provisional value rebuilt from fewer ticks so far, never moves the stored one ba
 """
 from __future__ import annotations
 
+from typing import Callable
+
+from services.core import clients
 from services.core.analytics import Analytics
+from services.core.service import Service, serve
 
 # Replace the stored record only when the incoming (window_start, count) is not older
 SET_LATEST = """
@@ -41,3 +45,17 @@ class RedisSink:
             self.set_latest(keys=[self.key_prefix + record.symbol],
                             args=[record.window, record.json, record.window_start, record.count], client=pipe)
         pipe.execute()
+
+
+def serve_to_redis(name: str, default_port: int, channel: str, key_prefix: str,
+                   body: Callable[[Service, object, RedisSink], int]) -> int:
+    """The main of a service that reads Kafka and writes Redis (serve()): once Redis
+    answers, body(service, settings, sink) with a RedisSink on `channel` and `key_prefix`."""
+    def run(service: Service, settings) -> int:
+        redis = clients.redis_client(settings)
+        if not service.reach("Redis", redis.ping):
+            return 0
+        code = body(service, settings, RedisSink(redis, channel, key_prefix))
+        redis.close()
+        return code
+    return serve(name, default_port, ("redis_password", "kafka_password"), run)

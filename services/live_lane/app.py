@@ -6,8 +6,8 @@ import time
 from services.core import clients
 from shared import names
 from services.core.consume import kafka_error, record_time
-from services.core.latest import RedisSink
-from services.core.service import Service, serve
+from services.core.latest import RedisSink, serve_to_redis
+from services.core.service import Service
 from services.core.tick import Rejected, Rules, validate
 from services.live_lane.windows import OpenWindows
 
@@ -32,7 +32,7 @@ class LiveLane:
         self.rules = Rules.from_settings(settings)
         self.windows = OpenWindows(tuple(settings.lane_windows), int(settings.lane_watermark_s * 1000))
         self.interval = settings.lane_interval_ms / 1000
-        self.rebuild_ms = max(l for _, l in self.windows.lengths) + self.windows.watermark_ms + REBUILD_MARGIN_MS
+        self.rebuild_ms = max(length for _, length in self.windows.lengths) + self.windows.watermark_ms + REBUILD_MARGIN_MS
         self.not_before: dict[int, int] = {}     # partition -> windows starting before are not kept
         self.symbols: dict[int, set] = {}        # partition -> symbols seen in it
         self.ends: dict[int, int] = {}           # partition -> end offset (cached) at the last look
@@ -172,13 +172,5 @@ class LiveLane:
 
 
 def main() -> int:
-    return serve("live-lane", DEFAULT_PORT, ("redis_password", "kafka_password"), run)
-
-
-def run(service: Service, settings) -> int:
-    redis = clients.redis_client(settings)
-    if not service.reach("Redis", redis.ping):
-        return 0
-    code = LiveLane(service, settings, RedisSink(redis, names.LIVE_CHANNEL, names.LIVE_KEY_PREFIX)).run()
-    redis.close()
-    return code
+    return serve_to_redis("live-lane", DEFAULT_PORT, names.LIVE_CHANNEL, names.LIVE_KEY_PREFIX,
+                          lambda service, settings, sink: LiveLane(service, settings, sink).run())

@@ -1,19 +1,19 @@
 """The Redis publisher's process (see the package's docstring)."""
 from __future__ import annotations
 
-from services.core import analytics, clients
+from services.core import analytics
 from shared import names
 from services.core.consume import ConsumeLoop, dead_letter
-from services.core.latest import RedisSink
-from services.core.service import Service, serve
+from services.core.latest import RedisSink, serve_to_redis
+from services.core.service import Service
 from services.core.tick import Rejected
 
 DEFAULT_PORT = 8012
 
 class Publisher:
-    def __init__(self, service: Service, redis):
+    def __init__(self, service: Service, sink: RedisSink):
         self.service = service
-        self.sink = RedisSink(redis, names.ANALYTICS_CHANNEL, names.LATEST_KEY_PREFIX)
+        self.sink = sink
 
     def __call__(self, records) -> list:
         dead, good = [], []
@@ -29,14 +29,9 @@ class Publisher:
 
 
 def main() -> int:
-    return serve("redis-publisher", DEFAULT_PORT, ("redis_password", "kafka_password"), run)
+    return serve_to_redis("redis-publisher", DEFAULT_PORT, names.ANALYTICS_CHANNEL, names.LATEST_KEY_PREFIX, run)
 
 
-def run(service: Service, settings) -> int:
-    redis = clients.redis_client(settings)
-    if not service.reach("Redis", redis.ping):
-        return 0
-    code = ConsumeLoop(service, settings.publisher_group, names.ANALYTICS_TOPIC, settings.publisher_batch,
-                       Publisher(service, redis)).run()
-    redis.close()
-    return code
+def run(service: Service, settings, sink: RedisSink) -> int:
+    return ConsumeLoop(service, settings.publisher_group, names.ANALYTICS_TOPIC, settings.publisher_batch,
+                       Publisher(service, sink)).run()
