@@ -1,0 +1,52 @@
+"""The apps' images onto each swarm node, with no registry: `docker save` to a cache on
+the control machine, upload, `docker load`, and only where the node's copy differs."""
+import subprocess
+from pathlib import Path
+
+from pyinfra import host
+from pyinfra.api.exceptions import DeployError
+from pyinfra.facts.server import Command
+from pyinfra.operations import files, server
+
+from marathon.apps import App
+
+UPLOADS = "/var/tmp/bigdata-images"
+
+
+def ship_images(apps: list[App], cache: Path) -> None:
+    """Every image the apps run, onto this host."""
+    for reference in sorted({app.definition["container"]["docker"]["image"] for app in apps}):
+        _ship_image(reference, _local_image_id(reference), cache)
+
+
+def _local_image_id(reference: str) -> str:
+    done = subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", reference],
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise DeployError(f"pipeline apps: image {reference} is not on the control machine (./bigdata images)")
+    return done.stdout.strip()
+
+
+def _ship_image(reference: str, image_id: str, cache: Path) -> None:
+    """The image onto the host, only when the host's copy differs; tagged by the deploy,
+    as `docker save` of an image with several tags may carry another one."""
+    inspect = "docker image inspect --format '{{.Id}}' %s 2>/dev/null || true"
+    if (host.get_fact(Command, command=inspect % reference) or "").strip() == image_id:
+        return
+    tag = f"docker tag {image_id} {reference}"
+    if (host.get_fact(Command, command=inspect % image_id) or "").strip() == image_id:
+        server.shell(name=f"Tag image {reference}", commands=[tag])
+        return
+    repository = reference.rsplit(":", 1)[0].replace("/", "_")
+    tarball = cache / f"{repository}-{image_id.split(':')[-1][:16]}.tar"
+    if not tarball.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        for older in cache.glob(f"{repository}-*.tar"):  # one tarball per repository is enough
+            older.unlink()
+        partial = tarball.with_suffix(".partial")
+        subprocess.run(["docker", "save", "--output", str(partial), image_id], check=True)
+        partial.rename(tarball)
+    upload = f"{UPLOADS}/{tarball.name}"
+    files.directory(name="Directory for image uploads", path=UPLOADS, mode="0700")
+    files.put(name=f"Upload image {reference}", src=str(tarball), dest=upload, mode="0600")
+    server.shell(name=f"Load image {reference}", commands=[f"docker load --input {upload}", tag, f"rm -f {upload}"])

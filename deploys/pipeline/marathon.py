@@ -1,0 +1,26 @@
+"""The Marathon path: the prepared definitions submitted once, from the control machine
+(marathon/submit.py compares, deploys and follows each app)."""
+from pyinfra.operations import python
+
+from deploys.marathon import Settings as MarathonSettings
+from deploys.pipeline.prepare import prepare, setting
+from deploys.pipeline.settings import Settings
+from deploys.topology import address, members
+from marathon.apps import App
+
+
+def _submit(apps: list[App], url: str, user: str, password: str) -> None:
+    from marathon.client import Marathon
+    from marathon.submit import Submitter
+    Submitter(Marathon(url, user=user, password=password)).submit(apps)
+
+
+def submit_to_marathon(settings: Settings) -> None:
+    marathons = members("marathon")
+    first = marathons[0]
+    plugin = "secrets" in (first.data.get("marathon_enable_features") or ())
+    apps = prepare(settings, inline_secrets=not plugin)
+    url = ",".join(f"http://{address(m)}:{setting(m, MarathonSettings, 'marathon_http_port')}" for m in marathons)
+    python.call(name="Submit the apps to Marathon", function=_submit, apps=apps, url=url,
+                user=setting(first, MarathonSettings, "marathon_http_user"),
+                password=first.data.get("marathon_http_password"))

@@ -1,0 +1,58 @@
+"""Waiting for a stack's rollout: until each changed service has converged, failing with
+Swarm's own words when one rolled back or its tasks keep failing."""
+import shlex
+import time
+
+from pyinfra.api.command import StringCommand
+from pyinfra.api.exceptions import DeployError
+
+from marathon import swarm
+
+
+def wait_for_rollout(manager, tasks: dict[str, str], timeout_s: int) -> None:
+    """Until each service (name -> the task digest it wants, marathon/swarm.py's TASK_LABEL)
+    has as many tasks running as it wants replicas, every one of the wanted digest, and no
+    update in progress. A task with a health check is not running before it passes it.
+    Fails naming a service that Swarm rolled back or whose tasks keep failing."""
+    script = "".join(
+        f"echo \"{name} $(docker service inspect --format '{{{{.Spec.Mode.Replicated.Replicas}}}} "
+        f"{{{{if .UpdateStatus}}}}{{{{.UpdateStatus.State}}}}{{{{end}}}}' {name})\"; "
+        f"docker service ps -q --filter desired-state=running {name} | xargs -r docker inspect --format "
+        f"'  {{{{.Status.State}}}} {{{{index .Spec.ContainerSpec.Labels \"{swarm.TASK_LABEL}\"}}}}'; "
+        for name in tasks)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ok, output = manager.run_shell_command(StringCommand(script))
+        status, waiting = {}, []
+        for line in output.stdout_lines if ok else []:
+            if not line.startswith(" "):
+                name, wanted, state = (line.split() + ["0", ""])[:3]
+                status[name] = [int(wanted), state, 0]
+            elif line.split() == ["running", tasks[name]]:
+                status[name][2] += 1
+        for name, (wanted, state, running) in status.items():
+            if state in ("rollback_started", "rollback_completed", "rollback_paused", "paused"):
+                done = "paused the update" if state == "paused" else "rolled it back"
+                raise DeployError(f"pipeline apps: {name}: the update failed, and Swarm {done} ({state}): "
+                                  f"{_update_message(manager, name)}")
+            if state == "updating" or running != wanted:
+                waiting.append(f"{name} ({running}/{wanted} of this version running{', updating' if state else ''})")
+        if ok and not waiting and len(status) == len(tasks):
+            return
+        if time.monotonic() > deadline:
+            raise DeployError(f"pipeline apps: not converged after {timeout_s}s: {', '.join(waiting)}; "
+                              f"the tasks' last errors: {_task_errors(manager, list(tasks))}")
+        time.sleep(2)
+
+
+def _update_message(manager, service: str) -> str:
+    _, output = manager.run_shell_command(StringCommand(
+        f"docker service inspect --format '{{{{.UpdateStatus.Message}}}}' {shlex.quote(service)}"))
+    return output.stdout.strip() + f"; {_task_errors(manager, [service])}"
+
+
+def _task_errors(manager, services: list[str]) -> str:
+    _, output = manager.run_shell_command(StringCommand(
+        "for s in " + " ".join(shlex.quote(s) for s in services) + "; do docker service ps --no-trunc "
+        "--format '{{.Name}} {{.CurrentState}} {{.Error}}' $s | head -3; done"))
+    return "; ".join(line for line in output.stdout_lines if line.strip()) or "none recorded"
