@@ -31,6 +31,7 @@ from pyinfra.operations.util import any_changed
 from deploys import common
 from deploys.artifacts import install_distribution
 from deploys.facts import ResolvedAddress
+from deploys.health import restart_and_wait
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
 from deploys.versions import CASSANDRA_VERSION
@@ -233,11 +234,11 @@ def install_cassandra():
 
     # Start, or restart after a config change, one node at a time (drain first).
     running = host.get_fact(SystemdStatus, services=[f"{SERVICE}.service"]).get(f"{SERVICE}.service")
-    server.shell(
-        name="Start Cassandra (or drain and restart it after a config change), one node at a time",
-        commands=[_restart_and_wait(settings, listen_address)],
+    restart_and_wait(
+        "Start Cassandra (or drain and restart it after a config change), one node at a time", SERVICE,
+        ready_check(listen_address), timeout=settings.cassandra_start_timeout, fail_if_stopped=True,
+        before=(f"if systemctl is-active --quiet {SERVICE}; then {NODETOOL} drain; fi",),
         _env={"CASSANDRA_USER": settings.cassandra_superuser, "CASSANDRA_PASSWORD": password},
-        _serial=True,
         _if=(lambda: True) if not running else any_changed(unit, *config_ops),
     )
 
@@ -287,23 +288,6 @@ def ready_check(listen_address: str) -> str:
             f"if echo \"$ring\" | grep -Eq '^UN +{ip} ' && ! echo \"$ring\" | grep -Eq '^(D[NLJM]|U[LJM]) '; then "
             f"{CLIENT} ping && echo 'UN, CQL login works'; else echo \"$ring\" | grep -E '^[UD][NLJM] ' "
             f"|| echo \"$ring\"; false; fi")
-
-
-def _restart_and_wait(settings: Settings, listen_address: str) -> str:
-    """Drain a running node before restarting it, then wait until it is UN in the
-    ring as it sees it (and no node there is down or moving) and a CQL login works."""
-    timeout = settings.cassandra_start_timeout
-    return (
-        f"if systemctl is-active --quiet {SERVICE}; then {NODETOOL} drain; fi; "
-        f"systemctl restart {SERVICE} || exit 1; "
-        f"deadline=$(( $(date +%s) + {timeout} )); "
-        f"while [ $(date +%s) -lt $deadline ]; do "
-        f"  out=$( {{ {ready_check(listen_address)} ; }} 2>&1 ) && exit 0; "
-        f"  systemctl is-active --quiet {SERVICE} || {{ echo 'cassandra stopped' >&2; "
-        f"journalctl -u {SERVICE} -n 30 --no-pager >&2; exit 1; }}; "
-        f"  sleep 2; "
-        f"done; echo \"not ready after {timeout}s: $out\" >&2; exit 1"
-    )
 
 
 def status_check(values, name: str, ip: str) -> tuple[str, dict]:

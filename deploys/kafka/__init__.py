@@ -27,7 +27,7 @@ from pyinfra.operations.util import any_changed
 import deploys.common
 from deploys.artifacts import install_distribution
 from deploys.facts import MemoryMb, ResolvedAddress
-from deploys.health import wait_until
+from deploys.health import restart_and_wait, wait_until
 from deploys.kafka.facts import KafkaClusterState, StorageClusterId
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
@@ -236,13 +236,6 @@ def no_under_replicated(bootstrap: str) -> str:
             f'&& [ -z "$urp" ] || {{ echo "under-replicated: $urp"; false; }}')
 
 
-def _wait_script(check: str, timeout: int, what: str) -> str:
-    """Retry a shell check once a second for `timeout` seconds (wall clock: each check starts a JVM)."""
-    return (f"deadline=$(($(date +%s) + {timeout})); until out=$( {{ {check} ; }} 2>&1 ); do "
-            f'[ "$(date +%s)" -ge "$deadline" ] && {{ echo "{what} not within {timeout}s: $out" >&2; exit 1; }}; '
-            f"sleep 1; done")
-
-
 def _pascal(operation: str) -> str:
     """DESCRIBE_CONFIGS -> DescribeConfigs, as AclCommand spells operations."""
     return "".join(word.capitalize() for word in operation.split("_"))
@@ -256,13 +249,9 @@ def _run(settings: Settings, configs: dict, node: int, bootstrap: str) -> None:
     timeout = settings.kafka_ready_timeout
     systemd.daemon_reload(name="Reload systemd (Kafka unit)", _if=configs["unit"].did_change)
     if was_running:
-        server.shell(
-            name="Rolling restart of Kafka (one broker at a time, each until no partition is under-replicated)",
-            commands=[f"systemctl restart {SERVICE}",
-                      _wait_script(broker_ready(node, bootstrap), timeout, "broker back"),
-                      _wait_script(no_under_replicated(bootstrap), timeout, "all partitions in sync")],
-            _serial=True, _if=changed,
-        )
+        restart_and_wait(
+            "Rolling restart of Kafka (one broker at a time, each until no partition is under-replicated)",
+            SERVICE, broker_ready(node, bootstrap), no_under_replicated(bootstrap), timeout=timeout, _if=changed)
         systemd.service(name="Keep Kafka enabled and running", service=SERVICE, running=True, enabled=True)
     else:
         # first start (or after a stop): every broker at once, since a quorum needs a majority

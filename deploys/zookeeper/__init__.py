@@ -21,12 +21,12 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.facts.hardware import Memory
 from pyinfra.facts.systemd import SystemdStatus
-from pyinfra.operations import files, server, systemd
+from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
-from deploys.health import wait_until
+from deploys.health import restart_and_wait, wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
 
@@ -133,12 +133,8 @@ def install_zookeeper():
     if host.get_fact(SystemdStatus, services=[UNIT]).get(UNIT):
         # running: restart the servers one at a time (_serial), each until it serves
         # again, so that an ensemble keeps its quorum through a configuration change
-        server.shell(
-            name="Restart ZooKeeper on a change, one server at a time",
-            commands=[f"systemctl restart {UNIT}",
-                      f"for attempt in $(seq 120); do {serving_check(settings)} >/dev/null && exit 0; sleep 1; done; "
-                      f"echo 'ZooKeeper does not serve 120s after its restart' >&2; exit 1"],
-            _serial=True, _if=changed)
+        restart_and_wait("Restart ZooKeeper on a change, one server at a time", UNIT, serving_check(settings),
+                         timeout=120, _if=changed)
     start = systemd.service(name="Keep ZooKeeper enabled and running", service=UNIT, running=True, enabled=True)
     # all servers of a new ensemble start together: alone, none would find a quorum
     wait_until("Wait until ZooKeeper serves (srvr answers with a Mode)", serving_check(settings),
