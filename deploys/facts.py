@@ -25,8 +25,10 @@ class ResolvedAddress(FactBase):
 
 
 class MemoryMb(FactBase):
-    """Total memory in MB, from /proc/meminfo (needs nothing installed, so it
-    gives the same answer on a fresh host as on a provisioned one)."""
+    """Total memory in MB, from /proc/meminfo: the one memory reading the deploys size
+    heaps by. Not pyinfra's `hardware.Memory`: that one needs `vmstat` (procps), which a
+    fresh host may lack while a run plans, so it could size a heap differently on the
+    first run than on the second; awk and /proc are always there."""
 
     def command(self) -> str:
         return "awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo"

@@ -23,14 +23,13 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pyinfra import host
 from pyinfra.api import FactBase, HiddenValue, QuoteString, StringCommand, deploy
-from pyinfra.facts.hardware import Memory
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
-from deploys.facts import ResolvedAddress
+from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import restart_and_wait
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
@@ -123,7 +122,7 @@ def default_heap_mb(memory_mb: int | None) -> int:
     """Cassandra's own rule (cassandra-env.sh): max(min(RAM/2, 1024), min(RAM/4, 8192))."""
     if not memory_mb:
         return 1024
-    return max(min(memory_mb // 2, 1024), min(memory_mb // 4, 8192))
+    return common.heap_mb(None, memory_mb, share=4, low=min(memory_mb // 2, 1024), high=8192)
 
 
 def off_heap_mb(heap_mb: int) -> dict[str, int]:
@@ -194,7 +193,7 @@ def install_cassandra():
     if settings.cassandra_heap_mb:
         heap_mb, heap_origin = settings.cassandra_heap_mb, "cassandra_heap_mb"
     else:
-        memory = host.get_fact(Memory)
+        memory = host.get_fact(MemoryMb)
         heap_mb, heap_origin = default_heap_mb(memory), f"derived from {memory} MiB of memory"
     nofile = common.open_files("Cassandra", note="it recommends 100000; enough for this platform's tables, "
                                                   "see the note in cassandra.service")

@@ -81,3 +81,12 @@ def open_files(what: str, wanted: int | None = None, note: str = "") -> int:
     if note:
         logger.warning(f"{host.name}: {what} gets {ceiling} open files, not {wanted} (the host's cap): {note}")
     return ceiling
+
+
+def heap_mb(setting: int | None, memory_mb: int | None, share: int, low: int, high: int | None = None) -> int:
+    """A JVM heap (or a daemon's memory) in MB: the setting, else 1/`share` of the host's
+    memory (`facts.MemoryMb`) within low..high."""
+    if setting:
+        return setting
+    part = (memory_mb or 0) // share
+    return max(low, part if high is None else min(high, part))

@@ -105,9 +105,7 @@ class Settings(ComponentSettings):
         return base64.urlsafe_b64encode(derived.bytes).decode().rstrip("=")
 
     def heap_mb(self, memory_mb: int | None) -> int:
-        if self.kafka_heap_mb:
-            return self.kafka_heap_mb
-        return max(256, min(6144, (memory_mb or 1024) // 4))
+        return deploys.common.heap_mb(self.kafka_heap_mb, memory_mb, share=4, low=256, high=6144)
 
     def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
         brokers = group_sizes.get("kafka", 0)

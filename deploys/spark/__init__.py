@@ -15,12 +15,13 @@ set. The deploy is ready when the master lists its workers ALIVE.
 from pydantic import Field
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.hardware import Cpus, Memory
+from pyinfra.facts.hardware import Cpus
 from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
+from deploys.facts import MemoryMb
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
@@ -73,15 +74,12 @@ class Settings(ComponentSettings):
 
 def daemon_heap_mb(settings: Settings, memory_mb: int | None) -> int:
     """The daemons' heap: the setting, else 1/32 of the host's memory within 256 MB..1 GiB."""
-    if settings.spark_daemon_heap_mb:
-        return settings.spark_daemon_heap_mb
-    return min(1024, max(256, (memory_mb or 0) // 32))
+    return common.heap_mb(settings.spark_daemon_heap_mb, memory_mb, share=32, low=256, high=1024)
 
 
 def worker_memory_mb(settings: Settings, memory_mb: int | None) -> int:
-    if settings.spark_worker_memory_mb:
-        return settings.spark_worker_memory_mb
-    return max(1024, (memory_mb or 0) // 2)
+    """What a worker offers: the setting, else half the host's memory, at least 1 GiB."""
+    return common.heap_mb(settings.spark_worker_memory_mb, memory_mb, share=2, low=1024)
 
 
 def worker_cores(settings: Settings, cpus: int | None) -> int:
@@ -113,7 +111,7 @@ def install_spark():
     settings = Settings.from_host(host)
     base = common.Settings.from_host(host)
     user = base.service_user
-    memory_mb = host.get_fact(Memory)
+    memory_mb = host.get_fact(MemoryMb)
     cores = worker_cores(settings, host.get_fact(Cpus))
     workers = members("spark_worker")
     is_master, is_worker = "spark_master" in host.groups, "spark_worker" in host.groups

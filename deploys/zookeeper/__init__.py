@@ -19,13 +19,13 @@ from io import StringIO
 from pydantic import Field
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.facts.hardware import Memory
 from pyinfra.facts.systemd import SystemdStatus
 from pyinfra.operations import files, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
+from deploys.facts import MemoryMb
 from deploys.health import restart_and_wait, wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
@@ -68,9 +68,7 @@ class Settings(ComponentSettings):
 
 
 def heap_mb(settings: Settings, memory_mb: int | None) -> int:
-    if settings.zookeeper_heap_mb:
-        return settings.zookeeper_heap_mb
-    return min(2048, max(256, (memory_mb or 0) // 16))
+    return common.heap_mb(settings.zookeeper_heap_mb, memory_mb, share=16, low=256, high=2048)
 
 
 def ensemble(settings: Settings) -> list[tuple[int, str]]:
@@ -125,7 +123,7 @@ def install_zookeeper():
         dest="/usr/local/bin/zookeeper-shell", mode="0755", home=home, settings=settings, address=address())
     unit = files.template(
         name="Install the zookeeper unit", src=f"{TEMPLATES}/zookeeper.service.j2", dest=f"/etc/systemd/system/{UNIT}",
-        mode="0644", home=home, service_user=user, heap_mb=heap_mb(settings, host.get_fact(Memory)), dirs=dirs,
+        mode="0644", home=home, service_user=user, heap_mb=heap_mb(settings, host.get_fact(MemoryMb)), dirs=dirs,
         nofile=common.open_files("ZooKeeper"))
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
 
