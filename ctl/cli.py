@@ -18,6 +18,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Callable
 
 from ctl import ROOT
 from ctl.console import EXIT_CODES_HELP, Exit, Refusal, say
@@ -53,69 +54,97 @@ def test(pytest_args: list[str]) -> int:
     return code
 
 
+# What each command runs (args -> exit code, None for Exit.OK). Imports are made here, not
+# at the top: they need the environment ./bigdata makes after parsing.
+
+def _up(args: argparse.Namespace) -> int:
+    from ctl import local
+    return local.up(prepare)
+
+
+def _provision(args: argparse.Namespace) -> None:
+    from ctl import local
+    prepare()
+    local.provision()
+
+
+def _status(args: argparse.Namespace) -> int:
+    from ctl import local
+    return local.status()
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from ctl import local
+    return local.logs(args.component, follow=args.follow, lines=args.lines)
+
+
+def _scale(args: argparse.Namespace) -> int:
+    from ctl import local
+    return local.scale(args.apps)
+
+
+def _down(args: argparse.Namespace) -> None:
+    from ctl import local
+    local.down()
+
+
+def _images(args: argparse.Namespace) -> None:
+    from ctl import images
+    prepare(mirror=False)
+    images.pipeline_images()
+
+
+def _mirror(args: argparse.Namespace) -> None:
+    from ctl import mirror, prereqs
+    prereqs.ensure_build_tools()
+    say(f"mirror ready at {mirror.build_mirror()}")
+
+
+def _prereqs(args: argparse.Namespace) -> None:
+    from ctl import prereqs
+    prereqs.ensure_docker()
+    prereqs.ensure_build_tools()
+
+
 def parser() -> argparse.ArgumentParser:
+    """Each command once: its help, its arguments and what runs it (`func`: args -> exit code,
+    None for Exit.OK)."""
     top = argparse.ArgumentParser(prog="./bigdata", description=__doc__.split("\n\nThe command line")[0],
                                   epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=text, description=text, epilog=EXIT_CODES_HELP,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    def command(name: str, text: str, func: Callable[[argparse.Namespace], int | None]) -> argparse.ArgumentParser:
+        declared = sub.add_parser(name, help=text, description=text, epilog=EXIT_CODES_HELP,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        declared.set_defaults(func=func)
+        return declared
 
-    command("up", "the platform and the pipeline on one local node; prints the dashboard URL")
+    command("up", "the platform and the pipeline on one local node; prints the dashboard URL", _up)
     command("provision", "deploy the platform and the pipeline to the local node (or, with "
-                         "BIGDATA_CONNECTOR=vagrant, the Vagrant machine)")
+                         "BIGDATA_CONNECTOR=vagrant, the Vagrant machine)", _provision)
     command("status", "what each component and app of the local node really answers; exit 1 naming "
-                      "whatever is not healthy")
-    logs = command("logs", "the journal of one component or app on the local node")
+                      "whatever is not healthy", _status)
+    logs = command("logs", "the journal of one component or app on the local node", _logs)
     logs.add_argument("component", help="a component (zookeeper, kafka, cassandra, redis, spark-master, "
                                         "spark-worker) or an app (producer, dashboard, ...)")
     logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines, as journalctl -f")
     logs.add_argument("-n", "--lines", type=int, default=200, help="how many of the last lines (default 200)")
-    scale = command("scale", "run N replicas of a pipeline app on the local node's swarm (kept by the next `up`)")
+    scale = command("scale", "run N replicas of a pipeline app on the local node's swarm (kept by the next `up`)",
+                    _scale)
     scale.add_argument("apps", nargs="+", metavar="APP=N", help="e.g. storage-writer=3")
-    command("down", "remove the local node and everything `up` made")
-    tests = command("test", "install what is missing and run every test (pytest arguments may follow)")
+    command("down", "remove the local node and everything `up` made", _down)
+    tests = command("test", "install what is missing and run every test (pytest arguments may follow)",
+                    lambda args: test(args.pytest_args))
     tests.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest, e.g. tests/unit -x")
-    command("images", "build the base, host and service images (only what changed)")
-    command("mirror", "build the offline artifact mirror (only what changed)")
-    command("prereqs", "install what the control machine lacks (Docker engine, build tools)")
+    command("images", "build the base, host and service images (only what changed)", _images)
+    command("mirror", "build the offline artifact mirror (only what changed)", _mirror)
+    command("prereqs", "install what the control machine lacks (Docker engine, build tools)", _prereqs)
     return top
 
 
 def run_command(args: argparse.Namespace) -> int:
-    if args.command == "test":
-        return test(args.pytest_args)
-    if args.command in ("up", "provision", "status", "logs", "scale", "down"):
-        from ctl import local
-        if args.command == "up":
-            return local.up(prepare)
-        if args.command == "provision":
-            prepare()
-            local.provision()
-        elif args.command == "status":
-            return local.status()
-        elif args.command == "logs":
-            return local.logs(args.component, follow=args.follow, lines=args.lines)
-        elif args.command == "scale":
-            return local.scale(args.apps)
-        else:
-            local.down()
-        return Exit.OK
-    if args.command == "images":
-        prepare(mirror=False)
-        from ctl import images
-        images.pipeline_images()
-    elif args.command == "mirror":
-        from ctl import mirror as artifact_mirror
-        from ctl import prereqs
-        prereqs.ensure_build_tools()
-        say(f"mirror ready at {artifact_mirror.build_mirror()}")
-    elif args.command == "prereqs":
-        from ctl import prereqs
-        prereqs.ensure_docker()
-        prereqs.ensure_build_tools()
-    return Exit.OK
+    code = args.func(args)
+    return Exit.OK if code is None else code
 
 
 def main(argv=None) -> int:

@@ -121,3 +121,25 @@ def test_the_module_parsing_the_command_line_needs_only_the_standard_library():
              "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("argv, target, returns, code", [
+    (["status"], "status", Exit.NOT_UP, Exit.NOT_UP),
+    (["logs", "kafka", "-n", "5"], "logs", Exit.OK, Exit.OK),
+    (["scale", "producer=2"], "scale", Exit.USAGE, Exit.USAGE),
+    (["down"], "down", None, Exit.OK),
+])
+def test_each_command_runs_its_own_function_and_ends_with_its_code(monkeypatch, argv, target, returns, code):
+    called = []
+
+    def stand_in(name):
+        def run(*args, **kwargs):
+            called.append((name, args, kwargs))
+            return returns
+        return run
+    for name in ("up", "provision", "status", "logs", "scale", "down"):
+        monkeypatch.setattr(local, name, stand_in(name))
+    assert cli.main(argv) == code
+    assert [name for name, _, _ in called] == [target]
+    if target == "logs":
+        assert called[0][1:] == (("kafka",), {"follow": False, "lines": 5})
