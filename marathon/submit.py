@@ -49,6 +49,7 @@ from marathon import apps as app_defs
 from marathon.apps import App
 from marathon.client import Marathon, MarathonError, MarathonHttpError
 from marathon.schema import AppDefinitionError
+from marathon.wait import attempts
 
 # Ports a definition leaves at 0 for Marathon to assign: any reported value matches 0.
 ASSIGNED_WHEN_ZERO = {"port", "servicePort", "hostPort", "containerPort"}
@@ -217,14 +218,12 @@ class Submitter:
         if not deployment_ids:  # Marathon's answer did not name it: find it in the list
             deployment_ids = [d["id"] for d in self.api.list_deployments() if _affects(d, app.id)]
         last_seen: dict[str, dict] = {}
-        while True:
+        for _ in attempts(self.timeout, self.poll_interval, clock=self.clock, sleep=self.sleep):
             running = {d["id"]: d for d in self.api.list_deployments() if d.get("id") in deployment_ids}
             last_seen.update(running)
             if not running:
                 return [Deployment(i, self.clock() - started, *(_steps(last_seen.get(i)))) for i in deployment_ids]
-            if self.clock() - started > self.timeout:
-                raise SubmissionError(app.label, self._timed_out(running))
-            self.sleep(self.poll_interval)
+        raise SubmissionError(app.label, self._timed_out(running))
 
     def _timed_out(self, running: dict[str, dict]) -> str:
         where = "; ".join(f"deployment {i} at step {d.get('currentStep', '?')}/{d.get('totalSteps', '?')}"

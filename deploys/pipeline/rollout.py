@@ -1,12 +1,12 @@
 """Waiting for a stack's rollout: until each changed service has converged, failing with
 Swarm's own words when one rolled back or its tasks keep failing."""
 import shlex
-import time
 
 from pyinfra.api.command import StringCommand
 from pyinfra.api.exceptions import DeployError
 
 from marathon import swarm
+from marathon.wait import attempts
 
 
 def wait_for_rollout(manager, tasks: dict[str, str], timeout_s: int) -> None:
@@ -20,29 +20,34 @@ def wait_for_rollout(manager, tasks: dict[str, str], timeout_s: int) -> None:
         f"docker service ps -q --filter desired-state=running {name} | xargs -r docker inspect --format "
         f"'  {{{{.Status.State}}}} {{{{index .Spec.ContainerSpec.Labels \"{swarm.TASK_LABEL}\"}}}}'; "
         for name in tasks)
-    deadline = time.monotonic() + timeout_s
-    while True:
-        ok, output = manager.run_shell_command(StringCommand(script))
-        status, waiting = {}, []
-        for line in output.stdout_lines if ok else []:
-            if not line.startswith(" "):
-                name, wanted, state = (line.split() + ["0", ""])[:3]
-                status[name] = [int(wanted), state, 0]
-            elif line.split() == ["running", tasks[name]]:
-                status[name][2] += 1
-        for name, (wanted, state, running) in status.items():
-            if state in ("rollback_started", "rollback_completed", "rollback_paused", "paused"):
-                done = "paused the update" if state == "paused" else "rolled it back"
-                raise DeployError(f"pipeline apps: {name}: the update failed, and Swarm {done} ({state}): "
-                                  f"{_update_message(manager, name)}")
-            if state == "updating" or running != wanted:
-                waiting.append(f"{name} ({running}/{wanted} of this version running{', updating' if state else ''})")
-        if ok and not waiting and len(status) == len(tasks):
+    for _ in attempts(timeout_s, interval=2):
+        converged, waiting = _progress(manager, script, tasks)
+        if converged:
             return
-        if time.monotonic() > deadline:
-            raise DeployError(f"pipeline apps: not converged after {timeout_s}s: {', '.join(waiting)}; "
-                              f"the tasks' last errors: {_task_errors(manager, list(tasks))}")
-        time.sleep(2)
+    raise DeployError(f"pipeline apps: not converged after {timeout_s}s: {', '.join(waiting)}; "
+                      f"the tasks' last errors: {_task_errors(manager, list(tasks))}")
+
+
+def _progress(manager, script: str, tasks: dict[str, str]) -> tuple[bool, list[str]]:
+    """(converged, the services still waiting) as the manager sees them now; fails naming a
+    service that Swarm rolled back or paused."""
+    ok, output = manager.run_shell_command(StringCommand(script))
+    status, waiting = {}, []
+    for line in output.stdout_lines if ok else []:
+        if not line.startswith(" "):
+            name, *rest = line.split()
+            wanted, state = (rest + ["", ""])[:2]  # never updated: no state
+            status[name] = [int(wanted or 0), state, 0]
+        elif line.split() == ["running", tasks[name]]:
+            status[name][2] += 1
+    for name, (wanted, state, running) in status.items():
+        if state in ("rollback_started", "rollback_completed", "rollback_paused", "paused"):
+            done = "paused the update" if state == "paused" else "rolled it back"
+            raise DeployError(f"pipeline apps: {name}: the update failed, and Swarm {done} ({state}): "
+                              f"{_update_message(manager, name)}")
+        if state == "updating" or running != wanted:
+            waiting.append(f"{name} ({running}/{wanted} of this version running{', updating' if state else ''})")
+    return ok and not waiting and len(status) == len(tasks), waiting
 
 
 def _update_message(manager, service: str) -> str:
