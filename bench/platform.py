@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 from ctl import CACHE, ROOT, mirror
+from marathon import swarm
 from shared import secrets
 from shared import names
 
@@ -51,11 +52,11 @@ def paused_apps(backends: Backends, *apps: str, stack: str = "bigdata"):
     then does not share the node with copies of itself doing the same work. Scaled back
     without waiting for them to be healthy (the stream processor's first batch can take a minute)."""
     listed = backends.docker("docker", "service", "ls", "--filter", f"label=com.docker.stack.namespace={stack}",
-                             "--format", "{{.Name}} {{.Replicas}}").stdout
+                             "--format", swarm.SERVICE_LS_FORMAT).stdout
     counts = {}
     for line in listed.splitlines():
-        name, replicas = line.split()[:2]
-        desired = int(replicas.split("/")[1])
+        name, replicas = line.split(" ", 1)
+        _, desired = swarm.parse_replicas(replicas)
         if name.removeprefix(f"{stack}_") in apps and desired:
             counts[name] = desired
     if counts:

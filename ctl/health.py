@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from deploys.components import PLATFORM
+from marathon import swarm
 
 
 @dataclass
@@ -51,7 +52,7 @@ def app_health(node: str, stack: str, apps: list[str]) -> list[Health]:
     """Each app: its Swarm service's replicas running/desired, every container on the node
     healthy, and the consumer lag its last /health answer gave."""
     script = (f"docker service ls --filter label=com.docker.stack.namespace={stack} "
-              "--format 'service {{.Name}} {{.Replicas}}'; "
+              f"--format 'service {swarm.SERVICE_LS_FORMAT}'; "
               f"docker ps -q --filter label=com.docker.stack.namespace={stack} | xargs -r docker inspect --format "
               "'container {{index .Config.Labels \"com.docker.swarm.service.name\"}} {{json .State.Health}}'")
     code, output = on_node(node, script)
@@ -62,21 +63,21 @@ def app_health(node: str, stack: str, apps: list[str]) -> list[Health]:
         kind, name, rest = (line.split(" ", 2) + ["", ""])[:3]
         app = name.removeprefix(f"{stack}_")
         if kind == "service":
-            replicas[app] = rest.split()[0]
+            replicas[app] = rest
         elif kind == "container":
             health.setdefault(app, []).append(json.loads(rest) if rest.startswith("{") else {})
     return [describe_app(app, replicas.get(app), health.get(app, [])) for app in apps]
 
 
 def describe_app(app: str, replicas: str | None, containers: list[dict]) -> Health:
-    """One line for an app from Swarm's "running/desired" and its containers' Docker health
-    ({"Status": "healthy", "Log": [{"Output": <the /health body>}, ...]})."""
+    """One line for an app from Swarm's replica count ("running/desired", as `docker service ls`
+    says) and its containers' Docker health ({"Status": "healthy", "Log": [{"Output": <the
+    /health body>}, ...]})."""
     if replicas is None:
         return Health(app, False, "no such service in the swarm (`./bigdata up` deploys it)")
-    running, _, desired = replicas.partition("/")
-    desired = desired.split()[0] if desired else "0"  # "1 (max 1 per node)"
+    running, desired = swarm.parse_replicas(replicas)
     problems, lags = [], []
-    if not int(desired):
+    if not desired:
         problems.append("scaled to 0")
     elif running != desired:
         problems.append(f"{running}/{desired} replicas running")

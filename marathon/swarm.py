@@ -7,6 +7,7 @@ into a Compose file (format "3.8") for `docker stack deploy --resolve-image neve
     service(app, secrets=..., user=...)  one app -> its Compose service
     stack({name: service, ...})          the whole stack file
     spec_hash(service)                   what the deploy compares to change nothing on a re-run
+    parse_replicas("2/3")                a service's (running, desired) as `docker service ls` says
 
 What a definition says that Swarm cannot do the way Marathon does is refused, never
 approximated: `service()` raises AppDefinitionError naming the app and listing every
@@ -48,6 +49,8 @@ NETWORK = "hostnet"
 SECRETS_DIR = "/run/secrets"
 HEALTHCHECK_COMMAND = "bigdata-healthcheck"  # in the project's images (images/pipeline/healthcheck.py)
 NO_IPVS = "only host networking: this machine's kernel has no IPVS for Swarm's routing mesh"
+# `docker service ls --format`: each service's name, then what parse_replicas() reads
+SERVICE_LS_FORMAT = "{{.Name}} {{.Replicas}}"
 
 # Fields translated by service() (some refused for some values).
 TRANSLATED = {"args", "cmd", "container", "env", "networks", "portDefinitions", "instances", "cpus", "mem",
@@ -176,6 +179,13 @@ def spec_hash(service: dict) -> str:
     deploy = {k: v for k, v in service.get("deploy", {}).items() if k != "replicas"}
     without = {**service, "deploy": {**deploy, "labels": labels}} if "deploy" in service else service
     return _digest(without)
+
+
+def parse_replicas(column: str) -> tuple[int, int]:
+    """(running, desired) from the REPLICAS column of `docker service ls`: "2/3",
+    "1/1 (max 1 per node)" (a placement limit follows the count)."""
+    running, _, desired = column.split()[0].partition("/")
+    return int(running), int(desired)
 
 
 def _digest(value) -> str:

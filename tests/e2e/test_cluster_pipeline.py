@@ -29,6 +29,7 @@ import testinfra
 
 import browser
 from ctl import hosts, images
+from marathon import swarm
 from servicekit import (backends_of, cassandra_of, expected_windows, kafka_of, same, send_known_ticks,
                         stored_ticks, unique_symbols, wait_for_windows, wait_stored_once, wait_until)
 from services.core import clients
@@ -101,9 +102,9 @@ def tasks(manager, down: str | None = None) -> dict[str, list[str]]:
 
 def replicas(manager) -> dict[str, int]:
     out = manager.check_output(f"docker service ls --filter label=com.docker.stack.namespace={STACK} "
-                               "--format '{{.Name}} {{.Replicas}}'")
-    return {line.split()[0].removeprefix(f"{STACK}_"): int(line.split()[1].split("/")[1])
-            for line in out.splitlines()}
+                               f"--format '{swarm.SERVICE_LS_FORMAT}'")
+    return {name.removeprefix(f"{STACK}_"): swarm.parse_replicas(column)[1]
+            for name, column in (line.split(" ", 1) for line in out.splitlines())}
 
 
 def wait_all_running(manager, timeout: float, down: str | None = None) -> dict[str, list[str]]:

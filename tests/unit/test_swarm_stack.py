@@ -350,3 +350,9 @@ def test_a_dollar_in_args_or_env_reaches_the_container_as_it_is():
     assert written["command"] == ["sh", "-c", "exec serve \"$$PORT0\""]
     assert written["environment"]["GREETING"] == "cost: $$5"
     assert service["command"][-1] == "exec serve \"$PORT0\"", "the service itself (and its digest) keeps the value"
+
+
+@pytest.mark.parametrize("column, counts", [("2/3", (2, 3)), ("1/1 (max 1 per node)", (1, 1)),
+                                            ("0/0", (0, 0)), ("12/12", (12, 12))])
+def test_replicas_are_read_as_docker_service_ls_says_them(column, counts):
+    assert swarm.parse_replicas(column) == counts
