@@ -1,6 +1,6 @@
 """The pipeline's apps, from their one description (marathon/apps/*.json):
 
-- an inventory with a `marathon` group: submitted to Marathon (marathon/submit.py),
+- an inventory with a `marathon` group: submitted to Marathon (marathon/submitter.py),
   once, from the control machine;
 - else on Docker Swarm (the `swarm_manager` and `swarm_worker` hosts, deploys/swarm;
   the default, one node for `./bigdata up` and Vagrant): each definition translated

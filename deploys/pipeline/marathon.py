@@ -1,5 +1,5 @@
 """The Marathon path: the prepared definitions submitted once, from the control machine
-(marathon/submit.py compares, deploys and follows each app)."""
+(marathon/submitter.py compares, deploys and follows each app)."""
 from pyinfra.operations import python
 
 from deploys.marathon import Settings as MarathonSettings
@@ -11,7 +11,7 @@ from marathon.apps import App
 
 def _submit(apps: list[App], url: str, user: str, password: str) -> None:
     from marathon.client import Marathon
-    from marathon.submit import Submitter
+    from marathon.submitter import Submitter
     Submitter(Marathon(url, user=user, password=password)).submit(apps)
 
 

@@ -1,6 +1,6 @@
 """The definitions as this inventory runs them, the same for Marathon and Swarm: the
 images' tags, the site env computed once from the inventory, scaling, the apps' env and,
-when asked, the secrets' values inlined (marathon.submit.prepare_apps)."""
+when asked, the secrets' values inlined (marathon.apps.prepare)."""
 from pathlib import Path
 
 from pyinfra import host
@@ -16,7 +16,6 @@ from deploys.topology import address, members
 from marathon import apps as app_defs
 from marathon.apps import App
 from marathon.schema import AppDefinitionError
-from marathon.submit import prepare_apps
 
 
 def setting(member, model, key):
@@ -60,9 +59,8 @@ def load(folder: str) -> list[App]:
 
 def prepare(settings: Settings, *, inline_secrets: bool) -> list[App]:
     try:
-        return prepare_apps(load(settings.pipeline_apps_dir), image_tags=settings.pipeline_image_tags,
-                            env=site_env(), scale=settings.pipeline_scale,
-                            app_env=settings.pipeline_env,
-                            lookup_secret=lookup_secret if inline_secrets else None)
+        return app_defs.prepare(load(settings.pipeline_apps_dir), image_tags=settings.pipeline_image_tags,
+                                env=site_env(), scale=settings.pipeline_scale, app_env=settings.pipeline_env,
+                                lookup_secret=lookup_secret if inline_secrets else None)
     except (AppDefinitionError, ValueError, KeyError) as error:
         raise DeployError(f"pipeline apps: {error}") from None

@@ -17,6 +17,9 @@ is applied here, the same way for both, and never written into a second copy:
   secret's `source` (a name in shared/secrets.py, read from the environment or
   inventories/secrets.env), for a Marathon without a secrets plugin and for the
   local runtime. `secrets` references stay as they are for a Marathon that has one.
+
+`prepare` applies a run's changes together, as both Marathon submission and the Swarm
+stack do.
 """
 from __future__ import annotations
 
@@ -165,3 +168,38 @@ def inline_secrets(app: App, lookup: Callable[[str], str | None]) -> App:
         raise AppDefinitionError(app.label, missing)
     definition.pop("secrets", None)
     return app.replace(definition)
+
+
+# --- a run's changes together ---------------------------------------------------------
+def _taken_for(app: App, by_app: dict) -> list:
+    """The values `by_app` gives this app (by name or id), removed from it: what is left
+    names no app of the run."""
+    return [by_app.pop(name) for name in list(by_app) if name in (app.name, app.id)]
+
+
+def prepare(apps: list[App], *, image_tags: dict[str, str] | None = None, env: dict[str, str] | None = None,
+            scale: dict[str, int] | None = None, app_env: dict[str, dict[str, str]] | None = None,
+            lookup_secret: Callable[[str], str | None] | None = None) -> list[App]:
+    """The definitions as a run deploys them: image tags (repository -> tag), site env
+    for every app, instances and more env by app name or id, and, given `lookup_secret`, secret
+    values inlined. Marathon submission (marathon/submit.py) and the Swarm stack
+    (deploys/pipeline) both prepare apps here."""
+    scale, app_env = dict(scale or {}), dict(app_env or {})
+    prepared = []
+    for app in apps:
+        if image_tags:
+            app = with_image_tags(app, image_tags)
+        if env:
+            app = with_env(app, env)
+        for instances in _taken_for(app, scale):
+            app = with_instances(app, instances)
+        for more_env in _taken_for(app, app_env):
+            app = with_env(app, more_env)
+        if lookup_secret:
+            app = inline_secrets(app, lookup_secret)
+        prepared.append(app)
+    for what, left in (("scale", scale), ("env", app_env)):
+        if left:
+            raise ValueError(f"{what}: no app {', '.join(left)} in this run (apps: "
+                             f"{', '.join(a.name for a in apps)})")
+    return prepared

@@ -242,9 +242,8 @@ def test_scaling_and_unknown_services():
 
 
 def test_prepare_adds_an_apps_own_env_and_refuses_an_app_not_in_the_run():
-    from marathon.submit import prepare_apps
-    prepared = {app.name: app for app in prepare_apps(apps.load(), app_env={"producer": {"BIGDATA_PRODUCER_RATE": 50}})}
+    prepared = {app.name: app for app in apps.prepare(apps.load(), app_env={"producer": {"BIGDATA_PRODUCER_RATE": 50}})}
     assert prepared["producer"].definition["env"]["BIGDATA_PRODUCER_RATE"] == "50"
     assert "BIGDATA_PRODUCER_RATE" not in prepared["storage-writer"].definition["env"]
     with pytest.raises(ValueError, match=r"env: no app nosuch in this run"):
-        prepare_apps(apps.load(), app_env={"nosuch": {"X": "1"}})
+        apps.prepare(apps.load(), app_env={"nosuch": {"X": "1"}})

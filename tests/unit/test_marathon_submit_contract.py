@@ -1,4 +1,4 @@
-"""CONTRACT tests of submission (marathon/submit.py, marathon/client.py): the
+"""CONTRACT tests of submission (marathon/submit.py, submitter.py, compare.py, client.py): the
 submitter against an HTTP stand-in, a small real HTTP server on 127.0.0.1 that
 answers each endpoint with Marathon's own published example payloads
 (../shared/marathon-api-v2/examples, as apps.raml and deployments.raml attach them
@@ -38,7 +38,8 @@ import pytest
 from marathon import apps as app_defs
 from marathon.client import Marathon
 from marathon.schema.derive import raml_dir
-from marathon.submit import SubmissionError, Submitter, differences
+from marathon.compare import differences
+from marathon.submitter import SubmissionError, Submitter
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = raml_dir() / "examples"
