@@ -29,6 +29,7 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
+from deploys.common import template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import restart_and_wait
 from deploys.settings import ComponentSettings
@@ -36,7 +37,6 @@ from deploys.topology import address, members
 from deploys.versions import CASSANDRA_VERSION
 from shared.names import KEYSPACE
 
-TEMPLATES = Path(__file__).parent / "templates"
 SCHEMA = Path(__file__).resolve().parents[2] / "services" / "core" / "schema.cql"
 
 CONF_DIR = "/etc/bigdata/cassandra"
@@ -216,16 +216,16 @@ def install_cassandra():
                    heap_origin=heap_origin, jamm_jar=JAMM_JAR, nofile=nofile, service_user=user,
                    token_allocation_rf=max(factors.values()), **off_heap_mb(heap_mb))
     config_ops = [
-        files.template(name=f"Configure {name}", src=str(TEMPLATES / f"{name}.j2"), dest=f"{CONF_DIR}/{name}",
+        files.template(name=f"Configure {name}", src=template(__package__, f"{name}.j2"), dest=f"{CONF_DIR}/{name}",
                        user="root", group=user, mode="0640", **context)
         for name in ("cassandra.yaml", "cassandra-rackdc.properties", "jvm-server.options",
                      "jvm-clients.options", "logback.xml", "logback-tools.xml")
     ]
-    unit = files.template(name="Install the cassandra systemd unit", src=str(TEMPLATES / "cassandra.service.j2"),
+    unit = files.template(name="Install the cassandra systemd unit", src=template(__package__, "cassandra.service.j2"),
                           dest=f"/etc/systemd/system/{SERVICE}.service", mode="0644", **context)
-    files.template(name="Install nodetool", src=str(TEMPLATES / "nodetool.j2"), dest=NODETOOL, mode="0755",
+    files.template(name="Install nodetool", src=template(__package__, "nodetool.j2"), dest=NODETOOL, mode="0755",
                    **context)
-    files.template(name="Install cassandra-cql", src=str(TEMPLATES / "cassandra-cql.py.j2"), dest=CLIENT,
+    files.template(name="Install cassandra-cql", src=template(__package__, "cassandra-cql.py.j2"), dest=CLIENT,
                    mode="0755", address=listen_address, port=settings.cassandra_native_transport_port,
                    credentials=CREDENTIALS)
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)

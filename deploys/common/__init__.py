@@ -1,5 +1,7 @@
 """The base every platform host needs: packages, Java, the service user, and the
 kernel and limits settings that Kafka and Cassandra expect."""
+from importlib import resources
+
 from pydantic import Field
 from pyinfra import host, logger
 from pyinfra.api import deploy
@@ -9,7 +11,16 @@ from deploys.facts import OpenFilesCeiling
 from deploys.settings import ComponentSettings
 from deploys.versions import APACHE_ARCHIVE
 
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
+
+def template(package: str, name: str) -> str:
+    """The path of a deploy package's template, templates/<name> beside its code (pass
+    the package's __package__)."""
+    return str(resources.files(package) / "templates" / name)
+
+
+def plain_file(package: str, name: str) -> str:
+    """The path of a file a deploy package puts on hosts as it is, files/<name>."""
+    return str(resources.files(package) / "files" / name)
 
 
 class Settings(ComponentSettings):
@@ -63,7 +74,7 @@ def _kernel_settings(settings: Settings) -> None:
                       persist_file="/etc/sysctl.d/60-bigdata.conf")
     files.template(
         name="Raise the open-files limit of the service user",
-        src=f"{TEMPLATES}/limits.conf.j2", dest="/etc/security/limits.d/60-bigdata.conf",
+        src=template(__package__, "limits.conf.j2"), dest="/etc/security/limits.d/60-bigdata.conf",
         service_user=settings.service_user,
         nofile=open_files("the service user", note="size Kafka and Cassandra for it"),
     )

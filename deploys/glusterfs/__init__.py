@@ -32,12 +32,12 @@ from pyinfra.operations import apt, files, server, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common
+from deploys.common import template
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
 
 GROUP = "glusterfs"
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 REPLICA = 3
 
 
@@ -150,10 +150,11 @@ def install_glusterfs():
     mount = unit_name(settings.glusterfs_mount)
     files.directory(name=f"Create {settings.glusterfs_mount}", path=settings.glusterfs_mount)
     unit = files.template(name=f"The mount of {volume} at {settings.glusterfs_mount}",
-                          src=f"{TEMPLATES}/shared.mount.j2", dest=f"/etc/systemd/system/{mount}",
+                          src=template(__package__, "shared.mount.j2"), dest=f"/etc/systemd/system/{mount}",
                           mode="0644", settings=settings,
                           backups=[address(m) for m in hosts if m.name != host.name])
-    drop_ins = [files.template(name=f"Start {service} after the mount", src=f"{TEMPLATES}/after-shared-mount.conf.j2",
+    drop_ins = [files.template(name=f"Start {service} after the mount",
+                               src=template(__package__, "after-shared-mount.conf.j2"),
                                dest=f"/etc/systemd/system/{service}.d/after-shared-mount.conf", mode="0644",
                                mount_unit=mount)
                 for service in settings.glusterfs_mount_before]

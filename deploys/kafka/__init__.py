@@ -26,16 +26,15 @@ from pyinfra.operations.util import any_changed
 
 import deploys.common
 from deploys.artifacts import install_distribution
+from deploys.common import template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import restart_and_wait, wait_until
 from deploys.kafka.facts import KafkaClusterState, StorageClusterId
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
 from deploys.versions import KAFKA_VERSION
-from shared.names import (ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER,
-                                 TICKS_TOPIC)
+from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER, TICKS_TOPIC
 
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 CONF_DIR = "/etc/kafka"
 ADMIN_CONFIG = f"{CONF_DIR}/admin.properties"
 CLIENT_CONFIG = f"{CONF_DIR}/client.properties"
@@ -161,7 +160,7 @@ def _configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir
         raise DeployError(f"{host.name}: {address()} does not resolve on the host (Kafka binds to it)")
     count = len(brokers)
     server_properties = files.template(
-        name="Configure Kafka (server.properties)", src=f"{TEMPLATES}/server.properties.j2",
+        name="Configure Kafka (server.properties)", src=template(__package__, "server.properties.j2"),
         dest=f"{CONF_DIR}/server.properties", user="root", group=common.service_user, mode="0640",
         settings=settings, node_id=node, bind_address=bind_address, advertised_host=address(),
         voters=[f"{i}@{address(m)}:{settings.kafka_controller_port}" for i, m in enumerate(brokers, 1)],
@@ -169,30 +168,30 @@ def _configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir
         replication=settings.replication(count), min_insync=settings.min_insync(count),
     )
     log4j = files.template(
-        name="Configure Kafka's logging", src=f"{TEMPLATES}/log4j2.yaml.j2", dest=f"{CONF_DIR}/log4j2.yaml",
+        name="Configure Kafka's logging", src=template(__package__, "log4j2.yaml.j2"), dest=f"{CONF_DIR}/log4j2.yaml",
         mode="0644", log_dir=log_dir, log_file_mb=settings.kafka_log_file_mb, log_files=settings.kafka_log_files,
     )
-    files.put(name="Configure the Kafka tools' logging", src=f"{TEMPLATES}/tools-log4j2.yaml",
+    files.put(name="Configure the Kafka tools' logging", src=template(__package__, "tools-log4j2.yaml"),
               dest=f"{CONF_DIR}/tools-log4j2.yaml", mode="0644")
     files.template(
-        name=f"Install {TOOL}", src=f"{TEMPLATES}/kafka-run-class.j2", dest=TOOL, mode="0755",
+        name=f"Install {TOOL}", src=template(__package__, "kafka-run-class.j2"), dest=TOOL, mode="0755",
         java=JAVA, home=home, conf_dir=CONF_DIR, tmp_dir="/var/tmp", tool_heap_mb=256,
         bootstrap=bootstrap, admin_config=ADMIN_CONFIG,
     )
     files.template(
-        name="Client settings for the admin (tools, health checks)", src=f"{TEMPLATES}/client.properties.j2",
+        name="Client settings for the admin (tools, health checks)", src=template(__package__, "client.properties.j2"),
         dest=ADMIN_CONFIG, mode="0600", user="root", group="root", bootstrap=bootstrap,
         user_name=KAFKA_ADMIN_USER, password=settings.kafka_admin_password, path=ADMIN_CONFIG,
     )
     client = files.template(
-        name="Client settings for the pipeline's user", src=f"{TEMPLATES}/client.properties.j2",
+        name="Client settings for the pipeline's user", src=template(__package__, "client.properties.j2"),
         dest=CLIENT_CONFIG, mode="0600", user="root", group="root", bootstrap=bootstrap,
         user_name=KAFKA_CLIENT_USER, password=settings.kafka_client_password, path=CLIENT_CONFIG,
     )
     nofile = deploys.common.open_files("Kafka", note="enough for a few thousand partitions, not for more")
     memory_mb = host.get_fact(MemoryMb)
     unit = files.template(
-        name="Install the Kafka systemd unit", src=f"{TEMPLATES}/kafka.service.j2",
+        name="Install the Kafka systemd unit", src=template(__package__, "kafka.service.j2"),
         dest=f"/etc/systemd/system/{SERVICE}.service", mode="0644",
         version=KAFKA_VERSION, node_id=node, service_user=common.service_user, state_dir=state_dir,
         nofile=nofile, nofile_capped=nofile < common.nofile_limit, heap_mb=settings.heap_mb(memory_mb), java=JAVA,

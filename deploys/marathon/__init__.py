@@ -24,13 +24,13 @@ from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import common, mesos
+from deploys.common import template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address
 from marathon import DEFAULT_HTTP_USER
 
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 ENV_FILE = "/etc/default/marathon"
 UNIT = "marathon"
 
@@ -94,10 +94,11 @@ def install_marathon():
                    service_user=base.service_user)
     config = files.template(
         name=f"Configure Marathon ({ENV_FILE}: --master {context['master']} --zk {context['zk']}, basic auth)",
-        src=f"{TEMPLATES}/marathon.env.j2", dest=ENV_FILE, user="root", group="root", mode="0600", **context)
+        src=template(__package__, "marathon.env.j2"), dest=ENV_FILE, user="root", group="root", mode="0600", **context)
     unit = files.template(
-        name=f"Install the {UNIT} unit (/etc/systemd/system/{UNIT}.service)", src=f"{TEMPLATES}/marathon.service.j2",
-        dest=f"/etc/systemd/system/{UNIT}.service", mode="0644", **context)
+        name=f"Install the {UNIT} unit (/etc/systemd/system/{UNIT}.service)",
+        src=template(__package__, "marathon.service.j2"), dest=f"/etc/systemd/system/{UNIT}.service", mode="0644",
+        **context)
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
     restart = systemd.service(name="Restart Marathon on a change", service=UNIT, running=True, enabled=True,
                               restarted=True, _if=any_changed(config, unit))

@@ -35,13 +35,12 @@ from pyinfra.operations import apt, files, systemd
 from pyinfra.operations.util import any_changed
 
 from deploys import aptsource
-from deploys.common import open_files
+from deploys.common import open_files, template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
 
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 ATTRIBUTE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -202,11 +201,11 @@ def _daemon(role: str, context: dict, ready: str, ready_name: str) -> None:
         name=f"Configure the Mesos {role} (/etc/default/{unit_name}: {context['zk']}"
              + (f", quorum {context['quorum']} of {context['masters']}" if role == "master" else
                 f", containerizers {context['containerizers']}") + ")",
-        src=f"{TEMPLATES}/{unit_name}.env.j2", dest=f"/etc/default/{unit_name}", mode="0644", **context)
+        src=template(__package__, f"{unit_name}.env.j2"), dest=f"/etc/default/{unit_name}", mode="0644", **context)
     unit = files.template(
         name=f"Install the {unit_name} unit (/etc/systemd/system/{unit_name}.service)",
-        src=f"{TEMPLATES}/{unit_name}.service.j2", dest=f"/etc/systemd/system/{unit_name}.service", mode="0644",
-        sbin=settings.mesos_sbin_dir, **context)
+        src=template(__package__, f"{unit_name}.service.j2"), dest=f"/etc/systemd/system/{unit_name}.service",
+        mode="0644", sbin=settings.mesos_sbin_dir, **context)
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
     restart = systemd.service(name=f"Restart {unit_name} on a change", service=unit_name, running=True,
                               enabled=True, restarted=True, _if=any_changed(config, unit))

@@ -7,12 +7,11 @@ from pyinfra import host
 from pyinfra.api import deploy
 from pyinfra.operations import apt, files, systemd
 
+from deploys.common import template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address
-
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 
 
 class Settings(ComponentSettings):
@@ -39,7 +38,7 @@ def install_redis():
     bind_address = host.get_fact(ResolvedAddress, hostname=address())
     apt.packages(name="Install redis-server", packages=["redis-server", "redis-tools"], no_recommends=True)
     config = files.template(
-        name="Configure Redis", src=f"{TEMPLATES}/redis.conf.j2", dest="/etc/redis/redis.conf",
+        name="Configure Redis", src=template(__package__, "redis.conf.j2"), dest="/etc/redis/redis.conf",
         user="redis", group="redis", mode="0640", settings=settings, bind_address=bind_address,
     )
     # apt starts Redis with its stock config before ours is written: restart on change

@@ -21,12 +21,12 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
+from deploys.common import template
 from deploys.facts import MemoryMb
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members
 
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 READY_SCRIPT = "/usr/local/lib/bigdata/spark_ready.py"
 
 
@@ -131,12 +131,12 @@ def install_spark():
     context = dict(settings=settings, home=home, dirs=dirs, master_url=master_url(settings),
                    shuffle_partitions=shuffle_partitions(settings, cores, len(workers)))
     configs = [
-        files.template(name=f"Configure Spark: {name}", src=f"{TEMPLATES}/{name}.j2", dest=f"{home}/conf/{name}",
-                       user="root", group=user, mode="0644", **context)
+        files.template(name=f"Configure Spark: {name}", src=template(__package__, f"{name}.j2"),
+                       dest=f"{home}/conf/{name}", user="root", group=user, mode="0644", **context)
         for name in ("spark-env.sh", "spark-defaults.conf", "log4j2.properties")
     ]
     files.directory(name="Create /usr/local/lib/bigdata", path=READY_SCRIPT.rsplit("/", 1)[0], mode="0755")
-    files.put(name="Install the Spark readiness check", src=f"{TEMPLATES}/spark_ready.py", dest=READY_SCRIPT,
+    files.put(name="Install the Spark readiness check", src=template(__package__, "spark_ready.py"), dest=READY_SCRIPT,
               mode="0755")
 
     daemon = dict(context, service_user=user, heap_mb=daemon_heap_mb(settings, memory_mb),
@@ -168,11 +168,11 @@ def _daemon(role: str, home: str, configs: list, context: dict):
     them or the shared configuration changed. Returns the operations that may start it."""
     unit_name = f"spark-{role}"
     log_config = files.template(
-        name=f"Configure the Spark {role}'s log", src=f"{TEMPLATES}/log4j2-daemon.properties.j2",
+        name=f"Configure the Spark {role}'s log", src=template(__package__, "log4j2-daemon.properties.j2"),
         dest=f"{home}/conf/log4j2-{role}.properties", user="root", group=context["service_user"], mode="0644",
         **context)
     unit = files.template(
-        name=f"Install the {unit_name} unit", src=f"{TEMPLATES}/spark-daemon.service.j2",
+        name=f"Install the {unit_name} unit", src=template(__package__, "spark-daemon.service.j2"),
         dest=f"/etc/systemd/system/{unit_name}.service", mode="0644", **context)
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
     restart = systemd.service(

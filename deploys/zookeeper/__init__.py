@@ -25,12 +25,12 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
+from deploys.common import template
 from deploys.facts import MemoryMb
 from deploys.health import restart_and_wait, wait_until
 from deploys.settings import ComponentSettings
 from deploys.topology import address, members, node_id
 
-TEMPLATES = __file__.rsplit("/", 1)[0] + "/templates"
 UNIT = "zookeeper.service"
 
 
@@ -110,21 +110,21 @@ def install_zookeeper():
     myid = files.put(name="Write this server's id (myid)", src=StringIO(f"{node_id('zookeeper')}\n"),
                      dest=f"{dirs['data']}/myid", user=user, group=user, mode="0640")
     config = files.template(
-        name="Configure ZooKeeper", src=f"{TEMPLATES}/zoo.cfg.j2", dest=f"{home}/conf/zoo.cfg",
+        name="Configure ZooKeeper", src=template(__package__, "zoo.cfg.j2"), dest=f"{home}/conf/zoo.cfg",
         user="root", group=user, mode="0644", settings=settings, dirs=dirs, servers=ensemble(settings))
     logging = files.template(
-        name="Configure ZooKeeper's log", src=f"{TEMPLATES}/logback.xml.j2", dest=f"{home}/conf/logback.xml",
+        name="Configure ZooKeeper's log", src=template(__package__, "logback.xml.j2"), dest=f"{home}/conf/logback.xml",
         user="root", group=user, mode="0644", dirs=dirs)
     files.template(
-        name="Configure the ZooKeeper shell's log", src=f"{TEMPLATES}/logback-shell.xml.j2",
+        name="Configure the ZooKeeper shell's log", src=template(__package__, "logback-shell.xml.j2"),
         dest=f"{home}/conf/logback-shell.xml", user="root", group=user, mode="0644")
     files.template(
-        name="Install zookeeper-shell (the command-line client)", src=f"{TEMPLATES}/zookeeper-shell.j2",
+        name="Install zookeeper-shell (the command-line client)", src=template(__package__, "zookeeper-shell.j2"),
         dest="/usr/local/bin/zookeeper-shell", mode="0755", home=home, settings=settings, address=address())
     unit = files.template(
-        name="Install the zookeeper unit", src=f"{TEMPLATES}/zookeeper.service.j2", dest=f"/etc/systemd/system/{UNIT}",
-        mode="0644", home=home, service_user=user, heap_mb=heap_mb(settings, host.get_fact(MemoryMb)), dirs=dirs,
-        nofile=common.open_files("ZooKeeper"))
+        name="Install the zookeeper unit", src=template(__package__, "zookeeper.service.j2"),
+        dest=f"/etc/systemd/system/{UNIT}", mode="0644", home=home, service_user=user,
+        heap_mb=heap_mb(settings, host.get_fact(MemoryMb)), dirs=dirs, nofile=common.open_files("ZooKeeper"))
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
 
     changed = any_changed(myid, config, logging, unit)
