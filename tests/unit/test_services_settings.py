@@ -49,9 +49,9 @@ def test_a_secret_is_read_from_the_file_its_FILE_variable_names(tmp_path):
     secret_file = tmp_path / "redis-password"
     secret_file.write_text("from-a-file\n")  # as `docker secret create` keeps what it is given
     settings = Settings.from_env({"BIGDATA_REDIS_PASSWORD_FILE": str(secret_file)})
-    assert settings.redis_password == "from-a-file"
+    assert settings.redis_password.get_secret_value() == "from-a-file"
     both = Settings.from_env({"BIGDATA_REDIS_PASSWORD": "direct", "BIGDATA_REDIS_PASSWORD_FILE": str(secret_file)})
-    assert both.redis_password == "direct"
+    assert both.redis_password.get_secret_value() == "direct"
     with pytest.raises(SettingError, match="BIGDATA_REDIS_PASSWORD_FILE=.*missing: cannot be read"):
         Settings.from_env({"BIGDATA_REDIS_PASSWORD_FILE": str(tmp_path / "missing")})
     # only secrets: a setting that is not one has no _FILE variant
@@ -59,8 +59,10 @@ def test_a_secret_is_read_from_the_file_its_FILE_variable_names(tmp_path):
 
 
 def test_secrets_are_hidden_from_the_logged_settings():
-    public = Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "s3cret-value"}).public()
+    settings = Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "s3cret-value"})
+    public = settings.public()
     assert public["kafka_password"] == "***" and "s3cret-value" not in str(public)
+    assert "s3cret-value" not in repr(settings) and settings.require("kafka_password") == "s3cret-value"
 
 
 def test_http_port_setting_then_marathon_then_default():
