@@ -4,7 +4,7 @@ refusals reported naming the app. The rules are told in marathon/submit.py's hel
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Callable
 
 from marathon.apps import App
@@ -53,17 +53,18 @@ class Result:
         return text
 
 
+@dataclass
 class Submitter:
-    def __init__(self, api: Marathon, *, timeout: float = 600, poll_interval: float = 2.0, rollback: bool = True,
-                 say: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
-        self.api = api
-        self.timeout = timeout
-        self.poll_interval = poll_interval
-        self.rollback_on_timeout = rollback
-        self.say = say
-        self.clock = clock
-        self.sleep = sleep
+    """Submits to `api`; a deployment may take `timeout` seconds, looked at every
+    `poll_interval`, and is rolled back when it takes longer (unless not `rollback`)."""
+    api: Marathon
+    _: KW_ONLY
+    timeout: float = 600
+    poll_interval: float = 2.0
+    rollback: bool = True
+    say: Callable[[str], None] = print
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
 
     def submit(self, apps: list[App], *, plan: bool = False) -> list[Result]:
         results = []
@@ -137,7 +138,7 @@ class Submitter:
                           for i, d in running.items())
         message = (f"not deployed within {self.timeout:g}s ({where}); "
                    f"a health check that never passes is the usual cause")
-        if not self.rollback_on_timeout:
+        if not self.rollback:
             return message + "; left as it is (--no-rollback)"
         rolled = []
         for deployment_id in running:
