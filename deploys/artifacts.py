@@ -1,22 +1,27 @@
 """Apache release archives on hosts: fetched from `artifact_base_url` (the Apache
 archive, a mirror URL, or a directory on the control machine laid out the same
 way, such as the one `./bigdata mirror` builds), checked against their SHA-512
-file, and unpacked once under `install_dir`."""
+file, and unpacked once under `install_dir`.
+
+The .sha512 file is read on the control machine and parsed by the one parser of
+every format the archive uses (`versions.sha512_from_checksum_file`, which the
+mirror uses too); the host compares its tarball with that digest (`sha512sum -c`)."""
+import urllib.request
 from pathlib import Path
 
 from pyinfra import host
 from pyinfra.facts.files import Directory
 from pyinfra.operations import files, server
 
-from deploys.versions import artifact
+from deploys.versions import artifact, sha512_from_checksum_file
 
 DOWNLOADS = "/var/cache/bigdata"
 
-# Normalises every .sha512 format the archive uses ("<hex>  <file>", "<hex> *<file>",
-# bare hex, gpg's "<file>: 8D2D 1F3E ..." over several lines) to bare lowercase hex.
-VERIFY = ('want=$(sed -e "s|{path}||" -e "s|{name}||" -e "s|[*]||" {path}.sha512 | tr -d " \\n\\t:" '
-          '| tr A-F a-f); got=$(sha512sum {path} | cut -d" " -f1); '
-          '[ "$want" = "$got" ] || {{ echo "SHA-512 mismatch for {path}" >&2; exit 1; }}')
+
+def verify_command(path: str, digest: str) -> str:
+    """Shell that fails, saying so, unless the SHA-512 of the file at `path` is `digest`."""
+    return (f"echo '{digest}  {path}' | sha512sum -c --status "
+            f'|| {{ echo "SHA-512 mismatch for {path}" >&2; exit 1; }}')
 
 
 def install_distribution(name: str, base_url: str, install_dir: str, owner: str) -> str:
@@ -28,10 +33,10 @@ def install_distribution(name: str, base_url: str, install_dir: str, owner: str)
     tarball = f"{DOWNLOADS}/{dist.filename}"
     files.directory(name=f"Create {DOWNLOADS}", path=DOWNLOADS, mode="0755")
     if host.get_fact(Directory, path=versioned) is None:
-        _fetch(dist, base_url, tarball)
+        digest = _fetch(dist, base_url, tarball)
         server.shell(
             name=f"Verify and unpack {dist.filename}",
-            commands=[VERIFY.format(path=tarball, name=dist.filename),
+            commands=[verify_command(tarball, digest),
                       f"tar -xzf {tarball} -C {install_dir}",
                       f"chown -R root:{owner} {versioned}"],
         )
@@ -39,16 +44,24 @@ def install_distribution(name: str, base_url: str, install_dir: str, owner: str)
     return home
 
 
-def _fetch(dist, base_url: str, tarball: str) -> None:
+def _fetch(dist, base_url: str, tarball: str) -> str:
+    """Put the tarball on the host; returns the SHA-512 its .sha512 file gives."""
     local = base_url.removeprefix("file://")
     if local.startswith("/"):  # a directory on the control machine: upload from it
-        for suffix in ("", ".sha512"):
-            source = Path(local) / f"{dist.relpath}{suffix}"
-            if not source.is_file():
-                raise FileNotFoundError(f"{source} is missing: build the mirror with `./bigdata mirror` "
+        source = Path(local) / dist.relpath
+        checksum = Path(local) / dist.checksum_relpath
+        for path in (source, checksum):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path} is missing: build the mirror with `./bigdata mirror` "
                                         f"or set artifact_base_url to a URL")
-            files.put(name=f"Upload {source.name}", src=str(source), dest=f"{tarball}{suffix}")
+        files.put(name=f"Upload {source.name}", src=str(source), dest=tarball)
+        text, origin = checksum.read_text(), str(checksum)
     else:
         files.download(name=f"Download {dist.filename}", src=dist.url(base_url), dest=tarball)
-        files.download(name=f"Download {dist.filename}.sha512", src=dist.checksum_url(base_url),
-                       dest=f"{tarball}.sha512")
+        origin = dist.checksum_url(base_url)
+        with urllib.request.urlopen(origin, timeout=60) as response:
+            text = response.read().decode()
+    try:
+        return sha512_from_checksum_file(text)
+    except ValueError as error:
+        raise ValueError(f"{origin}: {error}") from None

@@ -1,24 +1,16 @@
-"""The host-side SHA-512 check accepts every checksum format the Apache archive
-uses, and refuses a tarball that does not match."""
+"""SHA-512 checking: the one parser reads every checksum format the Apache archive
+uses, and the host-side check refuses a tarball that does not match."""
 import hashlib
 import subprocess
 
 import pytest
 
-from deploys.artifacts import VERIFY
+from deploys.artifacts import verify_command
+from deploys.versions import sha512_from_checksum_file
 
 NAME = "kafka_2.13-4.4.0.tgz"
-
-
-def verify(tmp_path, checksum_text: str) -> subprocess.CompletedProcess:
-    tarball = tmp_path / NAME
-    tarball.write_bytes(b"not really a tarball, but bytes to hash")
-    (tmp_path / f"{NAME}.sha512").write_text(checksum_text)
-    return subprocess.run(["sh", "-c", VERIFY.format(path=tarball, name=NAME)], capture_output=True, text=True)
-
-
-def digest() -> str:
-    return hashlib.sha512(b"not really a tarball, but bytes to hash").hexdigest()
+CONTENT = b"not really a tarball, but bytes to hash"
+DIGEST = hashlib.sha512(CONTENT).hexdigest()
 
 
 def gpg_style(hexdigest: str) -> str:  # Kafka's: "<file>: 8D2D 1F3E ..." wrapped over lines
@@ -32,15 +24,28 @@ def gpg_style(hexdigest: str) -> str:  # Kafka's: "<file>: 8D2D 1F3E ..." wrappe
     lambda h: f"{h}\n",                # bare digest (Cassandra)
     gpg_style,                          # gpg --print-md (Kafka)
 ], ids=["sha512sum", "binary-mode", "bare", "gpg"])
-def test_accepts_every_archive_format(tmp_path, render):
-    result = verify(tmp_path, render(digest()))
+def test_reads_every_archive_format(render):
+    assert sha512_from_checksum_file(render(DIGEST)) == DIGEST
+
+
+@pytest.mark.parametrize("text", ["", f"{DIGEST[:-2]}  {NAME}\n", "<html>Not Found</html>"],
+                         ids=["empty", "short", "an-error-page"])
+def test_refuses_what_is_no_checksum(text):
+    with pytest.raises(ValueError, match="not a SHA-512 checksum file"):
+        sha512_from_checksum_file(text)
+
+
+def verify(tmp_path, digest: str) -> subprocess.CompletedProcess:
+    tarball = tmp_path / NAME
+    tarball.write_bytes(CONTENT)
+    return subprocess.run(["sh", "-c", verify_command(str(tarball), digest)], capture_output=True, text=True)
+
+
+def test_the_host_accepts_a_matching_tarball(tmp_path):
+    result = verify(tmp_path, DIGEST)
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("render", [
-    lambda h: f"{h[:-1]}0  {NAME}\n" if h[-1] != "0" else f"{h[:-1]}1  {NAME}\n",
-    lambda h: "",
-], ids=["wrong-digest", "empty-file"])
-def test_refuses_a_mismatch(tmp_path, render):
-    result = verify(tmp_path, render(digest()))
+def test_the_host_refuses_a_mismatch(tmp_path):
+    result = verify(tmp_path, hashlib.sha512(b"other bytes").hexdigest())
     assert result.returncode == 1 and f"SHA-512 mismatch for {tmp_path / NAME}" in result.stderr
