@@ -6,11 +6,9 @@ copied here) and the same helpers (servicekit.py), plus a headless browser
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 
 SERVICES_TESTS = Path(__file__).resolve().parent.parent / "services"
-sys.path.insert(0, str(SERVICES_TESTS))  # servicekit
 
 _spec = importlib.util.spec_from_file_location("services_tests_conftest", SERVICES_TESTS / "conftest.py")
 _shared = importlib.util.module_from_spec(_spec)

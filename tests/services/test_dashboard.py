@@ -345,10 +345,7 @@ def test_page_shows_the_record_with_the_greater_count_final_at_equal_count(servi
     """In headless Chromium (tests/e2e/browser.py): the forming 1-minute candle follows the rule
     the Redis publisher's guard follows: the greater count wins, at equal count Spark's (final),
     a provisional record never replaces a final one of equal or greater count; marked as such."""
-    import sys
-    from ctl import ROOT
-    sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-    import browser
+    import browser  # tests/e2e (pytest's pythonpath): playwright only for this test
 
     symbol = unique_symbols()[0]
     dashboard = services(DASHBOARD)
