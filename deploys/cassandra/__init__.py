@@ -29,7 +29,7 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
-from deploys.common import template
+from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import restart_and_wait
 from deploys.settings import ComponentSettings
@@ -42,6 +42,7 @@ SCHEMA = Path(__file__).resolve().parents[2] / "services" / "core" / "schema.cql
 CONF_DIR = "/etc/bigdata/cassandra"
 CREDENTIALS = f"{CONF_DIR}/credentials"
 CLIENT = "/usr/local/bin/cassandra-cql"
+CLIENT_CONFIG = "/etc/bigdata/cassandra-cql.ini"  # the CONFIG that files/cassandra_cql.py reads
 NODETOOL = "/usr/local/bin/nodetool"
 SERVICE = "cassandra"
 DEFAULT_SUPERUSER = "cassandra"
@@ -225,9 +226,11 @@ def install_cassandra():
                           dest=f"/etc/systemd/system/{SERVICE}.service", mode="0644", **context)
     files.template(name="Install nodetool", src=template(__package__, "nodetool.j2"), dest=NODETOOL, mode="0755",
                    **context)
-    files.template(name="Install cassandra-cql", src=template(__package__, "cassandra-cql.py.j2"), dest=CLIENT,
-                   mode="0755", address=listen_address, port=settings.cassandra_native_transport_port,
-                   credentials=CREDENTIALS)
+    files.template(name="Configure cassandra-cql", src=template(__package__, "cassandra-cql.ini.j2"),
+                   dest=CLIENT_CONFIG, mode="0644", address=listen_address,
+                   port=settings.cassandra_native_transport_port, credentials=CREDENTIALS)
+    files.put(name="Install cassandra-cql", src=plain_file(__package__, "cassandra_cql.py"), dest=CLIENT,
+              mode="0755")
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
     systemd.service(name="Enable Cassandra at boot", service=SERVICE, running=None, enabled=True)
 

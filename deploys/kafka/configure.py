@@ -7,7 +7,7 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.operations import files
 
 import deploys.common
-from deploys.common import template
+from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.kafka.settings import ADMIN_CONFIG, CLIENT_CONFIG, CONF_DIR, JAVA, SERVICE, TOOL
 from deploys.topology import address
@@ -34,7 +34,7 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         name="Configure Kafka's logging", src=template(__package__, "log4j2.yaml.j2"), dest=f"{CONF_DIR}/log4j2.yaml",
         mode="0644", log_dir=log_dir, log_file_mb=settings.kafka_log_file_mb, log_files=settings.kafka_log_files,
     )
-    files.put(name="Configure the Kafka tools' logging", src=template(__package__, "tools-log4j2.yaml"),
+    files.put(name="Configure the Kafka tools' logging", src=plain_file(__package__, "tools-log4j2.yaml"),
               dest=f"{CONF_DIR}/tools-log4j2.yaml", mode="0644")
     files.template(
         name=f"Install {TOOL}", src=template(__package__, "kafka-run-class.j2"), dest=TOOL, mode="0755",

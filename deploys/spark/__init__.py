@@ -21,7 +21,7 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
-from deploys.common import template
+from deploys.common import plain_file, template
 from deploys.facts import MemoryMb
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings
@@ -136,8 +136,8 @@ def install_spark():
         for name in ("spark-env.sh", "spark-defaults.conf", "log4j2.properties")
     ]
     files.directory(name="Create /usr/local/lib/bigdata", path=READY_SCRIPT.rsplit("/", 1)[0], mode="0755")
-    files.put(name="Install the Spark readiness check", src=template(__package__, "spark_ready.py"), dest=READY_SCRIPT,
-              mode="0755")
+    files.put(name="Install the Spark readiness check", src=plain_file(__package__, "spark_ready.py"),
+              dest=READY_SCRIPT, mode="0755")
 
     daemon = dict(context, service_user=user, heap_mb=daemon_heap_mb(settings, memory_mb),
                   nofile=common.open_files("Spark"), bind_host=address())

@@ -10,8 +10,9 @@ python3-cassandra (the DataStax driver), so hosts need nothing but apt.
     cassandra-cql drop-default-superuser
     cassandra-cql exec -e 'STATEMENT' | -f FILE [--consistency LOCAL_QUORUM]
 
-Credentials: CASSANDRA_USER and CASSANDRA_PASSWORD in the environment, else
-{{ credentials }} (written once the superuser works, readable by root only).
+Credentials: CASSANDRA_USER and CASSANDRA_PASSWORD in the environment, else the
+credentials file (written once the superuser works, readable by root only). Where
+the node and that file are: CONFIG, which the deploy writes.
 """
 import argparse
 import configparser
@@ -27,10 +28,20 @@ from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
 from cassandra.policies import WhiteListRoundRobinPolicy
 
-ADDRESS = "{{ address }}"
-PORT = {{ port }}
-CREDENTIALS = "{{ credentials }}"
+CONFIG = "/etc/bigdata/cassandra-cql.ini"
 DEFAULT_SUPERUSER = ("cassandra", "cassandra")
+
+
+def node_config(path=CONFIG):
+    """(address, native transport port, credentials file) from the [node] section of `path`."""
+    parser = configparser.ConfigParser(interpolation=None)
+    if not parser.read(path):
+        sys.exit(f"cassandra-cql: {path} is missing (the Cassandra deploy writes it)")
+    node = parser["node"]
+    return node["address"], node.getint("port"), node["credentials"]
+
+
+ADDRESS, PORT, CREDENTIALS = node_config()
 
 logging.basicConfig(level=logging.ERROR)
 logging.getLogger("cassandra").setLevel(logging.CRITICAL)  # failures are reported, not logged
