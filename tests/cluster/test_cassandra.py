@@ -211,7 +211,7 @@ def test_quorum_survives_a_stopped_node_and_the_ring_heals(three_node):
         started = time.monotonic()
         third.run_expect([0], "systemctl start cassandra")
     for host in three_node.hosts:
-        wait_until(lambda: ring(host) == {a: "UN" for a in addresses}, 180, f"every node UN on {host.backend.name}")
+        wait_until(lambda host=host: ring(host) == {a: "UN" for a in addresses}, 180, f"every node UN on {host.backend.name}")
     healed = time.monotonic() - started
     # the returning node got what it missed (hints), and every replica answers
     wait_until(lambda: all("not have any pending hints" in h.check_output(f"{NODETOOL} listpendinghints")

@@ -50,7 +50,7 @@ def test_daemons_run_where_the_inventory_puts_them(platform, cluster):
 
 def test_master_lists_every_worker_alive(cluster):
     # asked from every Spark host: each reaches the master by its inventory address
-    for name, host in cluster["hosts"].items():
+    for host in cluster["hosts"].values():
         state = master_state(host, cluster["master_ui"])
         assert state["status"] == "ALIVE"
         alive = [w for w in state["workers"] if w["state"] == "ALIVE"]
@@ -74,7 +74,7 @@ def test_daemons_log_to_the_log_dir(cluster):
 
 def test_client_configuration_points_at_the_master(cluster):
     total_cores = sum(cluster["settings"][w].spark_worker_cores for w in cluster["workers"])
-    for name, host in cluster["hosts"].items():
+    for host in cluster["hosts"].values():
         defaults = dict(line.split(None, 1) for line in host.file(f"{HOME}/conf/spark-defaults.conf")
                         .content_string.splitlines() if line.strip() and not line.startswith("#"))
         assert defaults["spark.master"] == f"spark://{cluster['master']}:7077"

@@ -56,7 +56,7 @@ def test_server_runs_as_service_user(ensemble):
 
 def test_myid_and_server_lines_follow_the_inventory(ensemble):
     expected = {f"server.{i}={name}:2888:3888" for i, name in enumerate(ensemble["servers"], start=1)}
-    for position, (name, host) in enumerate(ensemble["hosts"].items(), start=1):
+    for position, (_name, host) in enumerate(ensemble["hosts"].items(), start=1):
         assert host.file("/var/lib/bigdata/zookeeper/data/myid").content_string.strip() == str(position)
         config = host.file("/opt/bigdata/zookeeper/conf/zoo.cfg").content_string.splitlines()
         assert {line for line in config if line.startswith("server.")} == expected

@@ -86,7 +86,7 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
     records = wait_for_windows(kafka, analytics_since, wanted, timeout=120)
     analysed_after = time.monotonic() - sent_at
     newest = {}
-    for (symbol, window, start), figures in wanted.items():
+    for (_symbol, window, start), figures in wanted.items():
         if window not in newest or start > newest[window]["window_start"]:
             newest[window] = figures
 
