@@ -45,29 +45,21 @@ class Artifact:
         return f"{base_url.rstrip('/')}/{self.checksum_relpath}"
 
 
-def _kafka() -> Artifact:
-    top = f"kafka_{SCALA_VERSION}-{KAFKA_VERSION}"
-    return Artifact("kafka", KAFKA_VERSION, f"{top}.tgz", f"kafka/{KAFKA_VERSION}/{top}.tgz", top)
+def _apache(name: str, version: str, top_dir: str, suffix: str, folder: str) -> Artifact:
+    """A release tarball `<top_dir><suffix>` in `<folder>/` of the archive, unpacking to `top_dir`."""
+    filename = f"{top_dir}{suffix}"
+    return Artifact(name, version, filename, f"{folder}/{filename}", top_dir)
 
 
-def _cassandra() -> Artifact:
-    top = f"apache-cassandra-{CASSANDRA_VERSION}"
-    return Artifact("cassandra", CASSANDRA_VERSION, f"{top}-bin.tar.gz",
-                    f"cassandra/{CASSANDRA_VERSION}/{top}-bin.tar.gz", top)
-
-
-def _spark() -> Artifact:
-    top = f"spark-{SPARK_VERSION}-bin-{SPARK_HADOOP}"
-    return Artifact("spark", SPARK_VERSION, f"{top}.tgz", f"spark/spark-{SPARK_VERSION}/{top}.tgz", top)
-
-
-def _zookeeper() -> Artifact:
-    top = f"apache-zookeeper-{ZOOKEEPER_VERSION}-bin"
-    return Artifact("zookeeper", ZOOKEEPER_VERSION, f"{top}.tar.gz",
-                    f"zookeeper/zookeeper-{ZOOKEEPER_VERSION}/{top}.tar.gz", top)
-
-
-ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (_kafka(), _cassandra(), _spark(), _zookeeper())}
+ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
+    _apache("kafka", KAFKA_VERSION, f"kafka_{SCALA_VERSION}-{KAFKA_VERSION}", ".tgz", f"kafka/{KAFKA_VERSION}"),
+    _apache("cassandra", CASSANDRA_VERSION, f"apache-cassandra-{CASSANDRA_VERSION}", "-bin.tar.gz",
+            f"cassandra/{CASSANDRA_VERSION}"),
+    _apache("spark", SPARK_VERSION, f"spark-{SPARK_VERSION}-bin-{SPARK_HADOOP}", ".tgz",
+            f"spark/spark-{SPARK_VERSION}"),
+    _apache("zookeeper", ZOOKEEPER_VERSION, f"apache-zookeeper-{ZOOKEEPER_VERSION}-bin", ".tar.gz",
+            f"zookeeper/zookeeper-{ZOOKEEPER_VERSION}"),
+)}
 
 
 def artifact(name: str) -> Artifact:
