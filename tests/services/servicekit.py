@@ -487,7 +487,7 @@ def wait_for_windows(kafka, since, wanted: dict[tuple, dict], timeout: float) ->
     try:
         wait_until(settled, timeout, "analytics of every window", interval=1)
     except AssertionError:
-        raise AssertionError(f"windows still wrong or missing: {dict(list(state['wrong'].items())[:8])}")
+        raise AssertionError(f"windows still wrong or missing: {dict(list(state['wrong'].items())[:8])}") from None
     return state["records"]
 
 

@@ -100,7 +100,7 @@ def test_open_windows_equal_the_calculation_provisional_conflated_on_their_own_c
     health = lane.wait_for(lambda h: h["counters"].get("rejected.bad_price") == 1, 10, "the refusals counted")
     assert health["counters"]["rejected.not_json"] == 1
     letters = [json.loads(m.value()) for m in kafka.read(DEAD_LETTER_TOPIC, dlq_before)]
-    assert not [l for l in letters if l["service"] == "live-lane"], "the storage writer owns the dead letters"
+    assert not [letter for letter in letters if letter["service"] == "live-lane"], "the storage writer owns the dead letters"
     assert lane.terminate() == 0
 
 

@@ -44,7 +44,7 @@ def test_ticks_are_valid_keyed_by_symbol_and_all_acknowledged(services, kafka, b
     assert sorted(int(v["id"].rsplit("-", 1)[1]) for _, v in ticks) == list(range(1, 3001))
     partition_of = {}
     last_seq = {}
-    for message, value in ticks:
+    for message, _ in ticks:
         tick = validate(message.value(), RULES, message.timestamp()[1], key=message.key())
         assert message.key().decode() == tick.symbol and tick.symbol in symbols and tick.source == "synthetic"
         assert partition_of.setdefault(tick.symbol, message.partition()) == message.partition()

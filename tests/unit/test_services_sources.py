@@ -45,7 +45,7 @@ def test_synthetic_walks_are_seeded_and_realistic():
     assert strip(first) == strip(again) and strip(first) != strip(other)
     assert valid(first, "synthetic")
     by_symbol = {}
-    for symbol, price, volume, _ in first:
+    for symbol, price, _, _ in first:
         by_symbol.setdefault(symbol, []).append(price)
         assert round(price * 100) == pytest.approx(price * 100, abs=1e-6), "prices move in whole cents"
     for prices in by_symbol.values():
