@@ -59,8 +59,9 @@ Windows = Annotated[Csv, AfterValidator(_window_labels)]
 
 
 class _Environment(EnvSettingsSource):
-    """The variables of `environ` (blank ones unset, values stripped); a secret's also
-    from the file its `<variable>_FILE` names, when the variable itself is unset."""
+    """The variables of `environ` (blank ones unset, values stripped, names lower-cased as
+    pydantic-settings matches them); a password also from the file its `<variable>_FILE`
+    names, when the variable itself is unset."""
 
     def __init__(self, settings_cls: type[Settings], environ: Mapping[str, str]):
         self.environ = environ
