@@ -196,8 +196,7 @@ def install_cassandra():
     else:
         memory = host.get_fact(MemoryMb)
         heap_mb, heap_origin = default_heap_mb(memory), f"derived from {memory} MiB of memory"
-    nofile = common.open_files("Cassandra", note="it recommends 100000; enough for this platform's tables, "
-                                                  "see the note in cassandra.service")
+    nofile = common.open_files("Cassandra", note="enough for this platform's tables (see cassandra.service)")
 
     root = f"{base.data_dir}/cassandra"
     paths = {"root": root, **{name: f"{root}/{name}" for name in
