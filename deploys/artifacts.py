@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 from pyinfra import host
+from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.files import Directory
 from pyinfra.operations import files, server
 
@@ -59,9 +60,20 @@ def _fetch(dist, base_url: str, tarball: str) -> str:
     else:
         files.download(name=f"Download {dist.filename}", src=dist.url(base_url), dest=tarball)
         origin = dist.checksum_url(base_url)
-        with urllib.request.urlopen(origin, timeout=60) as response:
-            text = response.read().decode()
+        text = read_url(origin)
     try:
         return sha512_from_checksum_file(text)
     except ValueError as error:
         raise ValueError(f"{origin}: {error}") from None
+
+
+def read_url(url: str) -> str:
+    """A checksum file from a mirror URL, read by the control machine while planning (so
+    the control machine must reach the mirror too); unreachable: one line saying so."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            return response.read().decode()
+    except OSError as error:
+        raise DeployError(f"artifact_base_url: cannot read {url} from the control machine "
+                          f"({getattr(error, 'reason', error)}); check the URL, or use a local mirror "
+                          f"directory (`./bigdata mirror`)") from None

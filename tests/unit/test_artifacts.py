@@ -5,7 +5,9 @@ import subprocess
 
 import pytest
 
-from deploys.artifacts import verify_command
+from pyinfra.api.exceptions import DeployError
+
+from deploys.artifacts import read_url, verify_command
 from deploys.versions import sha512_from_checksum_file
 
 NAME = "kafka_2.13-4.4.0.tgz"
@@ -49,3 +51,22 @@ def test_the_host_accepts_a_matching_tarball(tmp_path):
 def test_the_host_refuses_a_mismatch(tmp_path):
     result = verify(tmp_path, hashlib.sha512(b"other bytes").hexdigest())
     assert result.returncode == 1 and f"SHA-512 mismatch for {tmp_path / NAME}" in result.stderr
+
+
+def test_an_unreachable_mirror_is_one_line_naming_the_setting():
+    with pytest.raises(DeployError, match=r"^artifact_base_url: cannot read http://127\.0\.0\.1:9/k\.sha512 "
+                                          r"from the control machine \(.*\); check the URL"):
+        read_url("http://127.0.0.1:9/k.sha512")  # the discard port: nothing listens
+
+
+def test_a_mirror_url_is_read(tmp_path):
+    import functools
+    import http.server
+    import threading
+    (tmp_path / "k.sha512").write_text(f"{DIGEST}  {NAME}\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        text = read_url(f"http://127.0.0.1:{server.server_address[1]}/k.sha512")
+        server.shutdown()
+    assert sha512_from_checksum_file(text) == DIGEST
