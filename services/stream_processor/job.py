@@ -23,11 +23,11 @@ from shared import names
 from services.core.service import Service
 from services.core.settings import SettingError
 from services.core.tick import Rules
-from services.stream_processor import plan
+from services.stream_processor import SERVICE, checkpoint, kafka_options, query_progress, spark_conf, tick_sql
 from services.core.analytics import window_ms
 from services.stream_processor.settings import DEFAULT_PORT, StreamSettings
 
-SERVICE = plan.SERVICE
+SERVICE = SERVICE
 # what Spark's withWatermark() and window() mark the event-time column with (EventTimeWatermark.delayKey)
 WATERMARK_KEY = "spark.watermarkDelayMs"
 
@@ -50,7 +50,7 @@ def import_pyspark(spark_home: str) -> None:
     """pyspark and py4j from the distribution, unless already importable (spark-submit)."""
     os.environ.setdefault("SPARK_HOME", spark_home)
     if importlib.util.find_spec("pyspark") is None:
-        for path in reversed(plan.pyspark_paths(spark_home)):
+        for path in reversed(spark_conf.pyspark_paths(spark_home)):
             sys.path.insert(0, path)
     os.environ.setdefault("PYSPARK_PYTHON", "python3")
 
@@ -61,17 +61,17 @@ def build(spark, settings: StreamSettings, rules: Rules):
     """The one streaming DataFrame: analytics records of every window, as rows (topic,
     key, value) for Spark's Kafka sink.
 
-        Kafka (one scan) -> the SQL check (plan.fast_path_sql): refused records counted
+        Kafka (one scan) -> the SQL check (tick_sql.fast_path_sql): refused records counted
           -> ticks: watermark, deduplicated by id within it, a row per (tick, window length)
           -> one aggregation per (symbol, window length, window) -> analytics records
 
     No Python runs per record (executors run no Python at all)."""
     from pyspark.sql import functions as F
 
-    records = spark.readStream.format("kafka").options(**plan.source_options(settings)).load()
-    for column, sql in plan.fast_path_sql(rules).items():
+    records = spark.readStream.format("kafka").options(**kafka_options.source_options(settings)).load()
+    for column, sql in tick_sql.fast_path_sql(rules).items():
         records = records.withColumn(column, F.expr(sql))
-    ticks = (records.observe(plan.REFUSED_METRICS, F.count_if(~F.col("fast_ok")).alias("refused"))
+    ticks = (records.observe(query_progress.REFUSED_METRICS, F.count_if(~F.col("fast_ok")).alias("refused"))
              .where("fast_ok").select("id", "symbol", "price", "trade_time", "volume", "offset"))
 
     delay_ms = int(settings.stream_watermark_s * 1000)
@@ -121,7 +121,7 @@ def build(spark, settings: StreamSettings, rules: Rules):
 
 def start_query(spark, settings: StreamSettings, rules: Rules):
     writer = (build(spark, settings, rules).writeStream.format("kafka")
-              .options(**plan.sink_options(settings))
+              .options(**kafka_options.sink_options(settings))
               .option("checkpointLocation", settings.stream_checkpoint)
               .outputMode("update").queryName(SERVICE.replace("-", "_")))
     if settings.stream_trigger_ms:
@@ -146,7 +146,7 @@ class Driver:
     def details(self) -> dict:
         query = self.query
         body = {"checkpoint": self.settings.stream_checkpoint, "windows": list(self.settings.stream_windows),
-                "query_starts": self.query_starts, "last_batch": plan.progress_summary(self.last_progress)}
+                "query_starts": self.query_starts, "last_batch": query_progress.progress_summary(self.last_progress)}
         if query is not None:
             try:
                 status = query.status
@@ -160,7 +160,7 @@ class Driver:
     def collect_progress(self) -> None:
         """Batches reported since the last look: counters and a log line each."""
         for raw in self.query.recentProgress:
-            progress = plan.as_dict(raw)
+            progress = query_progress.as_dict(raw)
             mark = (progress.get("runId"), progress.get("timestamp"))
             if mark in self.seen:
                 continue
@@ -168,10 +168,10 @@ class Driver:
             if "addBatch" not in (progress.get("durationMs") or {}):
                 continue  # an idle report: no batch ran
             self.last_progress = progress
-            for name, amount in plan.batch_counts(progress).items():
+            for name, amount in query_progress.batch_counts(progress).items():
                 self.service.count(name, amount)
             if progress.get("numInputRows"):
-                self.service.log.info("batch", extra=plan.log_fields(progress))
+                self.service.log.info("batch", extra=query_progress.log_fields(progress))
                 if self.explained != progress.get("runId"):  # the plan Spark runs, once per run
                     self.explained = progress.get("runId")
                     self.log_plan()
@@ -259,11 +259,11 @@ def _epoch(iso: str | None) -> float:
 
 def session(settings: StreamSettings, workdir: Path):
     from pyspark.sql import SparkSession
-    defaults = plan.read_spark_defaults(settings.spark_home)
-    conf = plan.spark_conf(settings, defaults, os.cpu_count() or 1)
+    defaults = spark_conf.read_spark_defaults(settings.spark_home)
+    conf = spark_conf.spark_conf(settings, defaults, os.cpu_count() or 1)
     log_config = workdir / "log4j2.properties"
-    log_config.write_text(plan.log4j2_properties(settings.log_level))
-    conf["spark.driver.extraJavaOptions"] = plan.driver_java_options({**defaults, **conf}, log_config)
+    log_config.write_text(spark_conf.log4j2_properties(settings.log_level))
+    conf["spark.driver.extraJavaOptions"] = spark_conf.driver_java_options({**defaults, **conf}, log_config)
     builder = SparkSession.builder
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -271,18 +271,18 @@ def session(settings: StreamSettings, workdir: Path):
 
 
 def checkpoint_refusal(spark, location: str) -> str | None:
-    """Why the checkpoint cannot be resumed (another layout: plan.CHECKPOINT_REFUSAL), or
+    """Why the checkpoint cannot be resumed (another layout: checkpoint.CHECKPOINT_REFUSAL), or
     None; a new checkpoint directory is marked with this job's layout. Through Hadoop's
     file system API, so any location Spark can checkpoint to (a path, hdfs://, ...) works."""
     jvm = spark.sparkContext._jvm
     conf = spark.sparkContext._jsc.hadoopConfiguration()
     directory = jvm.org.apache.hadoop.fs.Path(location)
     fs = directory.getFileSystem(conf)
-    marker = jvm.org.apache.hadoop.fs.Path(directory, plan.LAYOUT_MARKER)
+    marker = jvm.org.apache.hadoop.fs.Path(directory, checkpoint.LAYOUT_MARKER)
     if fs.exists(marker):
         return None
     if fs.exists(directory) and len(fs.listStatus(directory)) > 0:
-        return plan.CHECKPOINT_REFUSAL.format(location=location)
+        return checkpoint.CHECKPOINT_REFUSAL.format(location=location)
     fs.mkdirs(directory)
     fs.create(marker, False).close()
     return None

@@ -11,12 +11,12 @@ from pydantic import AfterValidator, Field
 from services.core import settings
 from services.core.analytics import window_ms
 from services.core.settings import Settings, Windows
-from services.stream_processor.plan import CHECKPOINT_LAYOUT
+from services.stream_processor.checkpoint import CHECKPOINT_LAYOUT
 from shared import names
 
 DEFAULT_PORT = 8013
 SPARK_HOME = "/opt/bigdata/spark"  # where deploys/spark installs the distribution
-# under the deploy's Spark data dir; the name carries the job's checkpoint layout (plan.py)
+# under the deploy's Spark data dir; the name carries the job's checkpoint layout (checkpoint.py)
 CHECKPOINT = f"/var/lib/bigdata/spark/checkpoints/stream-processor-layout{CHECKPOINT_LAYOUT}"
 USED = ("kafka_", "http_", "log_level", "tick_", "spark_", "stream_")  # the shared settings this service reads
 SPARK_CONF_SEPARATOR = ";"  # between key=value pairs of BIGDATA_SPARK_CONF (values may hold commas)

@@ -22,7 +22,7 @@ from servicekit import (CHECKPOINTS, WINDOWS, Sent, analytics_of, expected_windo
 from services.core import analytics, clients
 from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, TICKS_TOPIC
 from services.core.tick import Rules
-from services.stream_processor.plan import SERVICE
+from services.stream_processor import SERVICE
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
 

@@ -13,7 +13,7 @@ import pytest
 from shared import names
 from services.core.settings import SettingError
 from services.core.tick import REASONS, Rejected, Rules, encode, validate
-from services.stream_processor import plan
+from services.stream_processor import checkpoint, kafka_options, query_progress, spark_conf, tick_sql
 from services.core.analytics import window_ms
 from services.stream_processor.settings import StreamSettings, describe
 
@@ -91,21 +91,22 @@ def test_what_validate_refuses_does_not_even_have_the_producers_form(value):
     """The regular expression alone refuses these (the bounds are checked in SQL after it)."""
     with pytest.raises(Rejected):
         validate(value, RULES, NOW, b"AAPL")
-    assert not re.search(plan.CANONICAL.replace("\\z", "\\Z"), value.decode("utf-8", "replace"))
+    assert not re.search(tick_sql.CANONICAL.replace("\\z", "\\Z"), value.decode("utf-8", "replace"))
 
 
 def test_no_python_reaches_the_executors_and_the_state_is_in_rocksdb_with_a_changelog():
     settings = StreamSettings.from_env(PASSWORD)
-    conf = plan.spark_conf(settings, {}, 2)
+    conf = spark_conf.spark_conf(settings, {}, 2)
     assert conf["spark.sql.streaming.stateStore.providerClass"].endswith(".RocksDBStateStoreProvider")
     assert conf["spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"] == "true"
-    assert not hasattr(plan, "check") and not hasattr(plan, "package_zip")
-    assert str(plan.CHECKPOINT_LAYOUT) in plan.LAYOUT_MARKER
-    assert "BIGDATA_STREAM_CHECKPOINT" in plan.CHECKPOINT_REFUSAL.format(location="/x")
+    for part in (checkpoint, kafka_options, query_progress, spark_conf, tick_sql):  # no UDF, no zip to ship
+        assert not hasattr(part, "check") and not hasattr(part, "package_zip"), part.__name__
+    assert str(checkpoint.CHECKPOINT_LAYOUT) in checkpoint.LAYOUT_MARKER
+    assert "BIGDATA_STREAM_CHECKPOINT" in checkpoint.CHECKPOINT_REFUSAL.format(location="/x")
 
 
 def test_the_fast_path_sql_quotes_what_comes_from_settings():
-    sql = plan.fast_path_sql(Rules(max_bytes=512, currencies=frozenset({"USD", "X'Y"})))
+    sql = tick_sql.fast_path_sql(Rules(max_bytes=512, currencies=frozenset({"USD", "X'Y"})))
     assert "octet_length(value) <= 512" in sql["fast_ok"]
     assert "currency IN ('USD', 'X\\'Y')" in sql["fast_ok"]
     assert r"\\z'" in sql["fast_ok"], "the pattern ends at the very end (\\z), not before a line break ($)"
@@ -113,7 +114,7 @@ def test_the_fast_path_sql_quotes_what_comes_from_settings():
 
 
 def test_the_fast_paths_pattern_takes_what_the_producer_writes_and_nothing_that_needs_json_escapes():
-    pattern = re.compile(plan.CANONICAL.replace(r"\z", r"\Z"))  # Java's \z is Python's \Z
+    pattern = re.compile(tick_sql.CANONICAL.replace(r"\z", r"\Z"))  # Java's \z is Python's \Z
     written = encode("synthetic-run-1", "BRK.A", 101.25, "USD", 1_790_000_000_000, 100, "synthetic")
     assert pattern.match(written)
     assert pattern.match(encode("i", "X", 1e-05, "EUR", 0, 0, "replay"))
@@ -127,7 +128,7 @@ def test_the_fast_paths_pattern_takes_what_the_producer_writes_and_nothing_that_
 def test_the_fast_path_finds_each_value_at_its_place_in_the_producers_form():
     written = encode("synthetic-run-1", "BRK.A", 101.25, "USD", 1_790_000_000_000, 100, "synthetic")
     parts = written.split('"')  # what Spark's split_part(text, '"', n) sees, 1-based
-    found = {name: parts[place - 1] for name, place in plan._PLACES.items()}
+    found = {name: parts[place - 1] for name, place in tick_sql._PLACES.items()}
     assert {name: found[name].strip(":,") for name in ("price", "trade_time", "volume")} == \
         {"price": "101.25", "trade_time": "1790000000000", "volume": "100"}
     assert (found["id"], found["symbol"], found["currency"], found["source"]) == \
@@ -138,7 +139,7 @@ def test_the_fast_path_finds_each_value_at_its_place_in_the_producers_form():
 
 def test_kafka_options_authenticate_as_the_pipeline_user_with_the_group_prefix():
     settings = StreamSettings.from_env({**PASSWORD, "BIGDATA_KAFKA_BOOTSTRAP": "k1:9092,k2:9092"})
-    source = plan.source_options(settings)
+    source = kafka_options.source_options(settings)
     assert source["kafka.bootstrap.servers"] == "k1:9092,k2:9092" and source["subscribe"] == names.TICKS_TOPIC
     assert source["kafka.security.protocol"] == "SASL_PLAINTEXT" and source["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
     assert source["kafka.sasl.jaas.config"] == (
@@ -146,21 +147,21 @@ def test_kafka_options_authenticate_as_the_pipeline_user_with_the_group_prefix()
         f'password="{"p" * 20}";')
     assert source["groupIdPrefix"] == names.STREAM_GROUP_PREFIX and source["startingOffsets"] == "latest"
     assert source["maxOffsetsPerTrigger"] == "100000"
-    sink = plan.sink_options(settings)
+    sink = kafka_options.sink_options(settings)
     assert sink["kafka.acks"] == "all" and sink["kafka.enable.idempotence"] == "true" and "subscribe" not in sink
-    assert plan.jaas_config('u"1', 'p\\"w') == \
+    assert kafka_options.jaas_config('u"1', 'p\\"w') == \
         'org.apache.kafka.common.security.scram.ScramLoginModule required username="u\\"1" password="p\\\\\\"w";'
     with pytest.raises(SettingError, match="BIGDATA_KAFKA_CLIENT_PASSWORD"):
-        plan.source_options(StreamSettings.from_env({}))
+        kafka_options.source_options(StreamSettings.from_env({}))
 
 
 def test_shuffle_partitions_follow_the_cores():
     settings = StreamSettings.from_env({})
-    assert plan.shuffle_partitions(settings, {}, 8) == 8
-    assert plan.shuffle_partitions(settings, {"spark.sql.shuffle.partitions": "6"}, 8) == 6
-    assert plan.shuffle_partitions(settings.replace(stream_cores=3), {"spark.sql.shuffle.partitions": "6"}, 8) == 3
-    assert plan.shuffle_partitions(settings.replace(stream_cores=3, stream_shuffle_partitions=4), {}, 8) == 4
-    conf = plan.spark_conf(settings.replace(stream_cores=3, spark_conf="spark.locality.wait=1s"), {}, 8)
+    assert spark_conf.shuffle_partitions(settings, {}, 8) == 8
+    assert spark_conf.shuffle_partitions(settings, {"spark.sql.shuffle.partitions": "6"}, 8) == 6
+    assert spark_conf.shuffle_partitions(settings.replace(stream_cores=3), {"spark.sql.shuffle.partitions": "6"}, 8) == 3
+    assert spark_conf.shuffle_partitions(settings.replace(stream_cores=3, stream_shuffle_partitions=4), {}, 8) == 4
+    conf = spark_conf.spark_conf(settings.replace(stream_cores=3, spark_conf="spark.locality.wait=1s"), {}, 8)
     assert conf["spark.cores.max"] == "3" and conf["spark.sql.shuffle.partitions"] == "3"
     assert conf["spark.locality.wait"] == "1s" and conf["spark.master"] == "spark://bigdata:7077"
 
@@ -170,20 +171,20 @@ def test_spark_defaults_are_read_as_the_deploy_writes_them(tmp_path):
     (tmp_path / "conf" / "spark-defaults.conf").write_text(
         "# Managed by the bigdata bundle\nspark.master                        spark://h:7077\n"
         "spark.sql.shuffle.partitions        4\n\nspark.executor.extraJavaOptions     -Da=1 -Db=2\n")
-    assert plan.read_spark_defaults(str(tmp_path)) == {
+    assert spark_conf.read_spark_defaults(str(tmp_path)) == {
         "spark.master": "spark://h:7077", "spark.sql.shuffle.partitions": "4",
         "spark.executor.extraJavaOptions": "-Da=1 -Db=2"}
-    assert plan.read_spark_defaults(str(tmp_path / "nothing")) == {}
+    assert spark_conf.read_spark_defaults(str(tmp_path / "nothing")) == {}
 
 
 def test_the_driver_jvm_logs_json_lines_on_stdout(tmp_path):
-    text = plan.log4j2_properties("INFO")
+    text = spark_conf.log4j2_properties("INFO")
     assert "rootLogger.level = warn" in text and "SYSTEM_OUT" in text and "JsonTemplateLayout" in text
-    assert "rootLogger.level = info" in plan.log4j2_properties("debug")
+    assert "rootLogger.level = info" in spark_conf.log4j2_properties("debug")
     template = json.loads(text.split("eventTemplate = ", 1)[1].splitlines()[0])
     assert {"ts", "level", "service", "logger", "event"} <= set(template)
-    assert plan.driver_java_options({}, tmp_path / "l.properties") == f"-Dlog4j2.configurationFile=file:{tmp_path}/l.properties"
-    assert plan.driver_java_options({"spark.driver.extraJavaOptions": "-Dx=1"}, Path("/l")).endswith(" -Dx=1")
+    assert spark_conf.driver_java_options({}, tmp_path / "l.properties") == f"-Dlog4j2.configurationFile=file:{tmp_path}/l.properties"
+    assert spark_conf.driver_java_options({"spark.driver.extraJavaOptions": "-Dx=1"}, Path("/l")).endswith(" -Dx=1")
 
 
 # --- progress --------------------------------------------------------------------------------
@@ -207,26 +208,26 @@ PROGRESS = {
 
 
 def test_a_batch_becomes_counters():
-    assert plan.records_read(PROGRESS) == 15
-    assert plan.batch_counts(PROGRESS) == {
+    assert query_progress.records_read(PROGRESS) == 15
+    assert query_progress.batch_counts(PROGRESS) == {
         "records": 15, "batches": 1, "late": 2, "duplicates": 1, "windows_closed": 3,
         "refused": 3}
     first = {**PROGRESS, "sources": [{**PROGRESS["sources"][0], "startOffset": None}], "observedMetrics": {}}
-    assert plan.batch_counts(first)["records"] == 0
+    assert query_progress.batch_counts(first)["records"] == 0
 
 
 def test_a_batch_for_health_and_logs():
-    summary = plan.progress_summary(PROGRESS)
+    summary = query_progress.progress_summary(PROGRESS)
     assert summary["batch_id"] == 7 and summary["records"] == 15 and summary["offsets_behind_latest"] == 4
     assert summary["watermark"] == "2026-01-01T00:00:00.000Z" and summary["duration_ms"]["addBatch"] == 700
     assert summary["state"][0] == {"operator": "stateStoreSave", "rows": 40, "removed": 3, "late": 2}
-    assert plan.progress_summary(None) == {}
-    assert plan.log_fields(PROGRESS)["refused"] == 3
-    assert plan.as_dict(json.dumps(PROGRESS)) == PROGRESS
+    assert query_progress.progress_summary(None) == {}
+    assert query_progress.log_fields(PROGRESS)["refused"] == 3
+    assert query_progress.as_dict(json.dumps(PROGRESS)) == PROGRESS
 
     class Progress(dict):  # pyspark's StreamingQueryProgress carries its JSON
         json = json.dumps(PROGRESS)
-    assert plan.as_dict(Progress()) == PROGRESS
+    assert query_progress.as_dict(Progress()) == PROGRESS
 
 
 # --- the process -----------------------------------------------------------------------------
