@@ -3,9 +3,12 @@ inventory keys with their defaults, types and checks (deploys/inventory.py check
 inventory against all of them before pyinfra touches any host)."""
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+# A TCP port setting (a name ending in _port: the inventory check refuses two on one host)
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class ComponentSettings(BaseModel):

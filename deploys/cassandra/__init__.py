@@ -32,7 +32,7 @@ from deploys.artifacts import install_distribution
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import restart_and_wait
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 from deploys.topology import address, members
 from deploys.versions import CASSANDRA_VERSION
 from shared.names import KEYSPACE
@@ -59,9 +59,9 @@ class Settings(ComponentSettings):
     cassandra_dc: str = Field("dc1", pattern=r"^[A-Za-z0-9_-]+$")
     cassandra_rack: str = Field("rack1", pattern=r"^[A-Za-z0-9_-]+$")
     cassandra_num_tokens: int = Field(16, ge=1, le=256)
-    cassandra_storage_port: int = Field(7000, ge=1, le=65535)
-    cassandra_native_transport_port: int = Field(9042, ge=1, le=65535)
-    cassandra_jmx_port: int = Field(7199, ge=1, le=65535)
+    cassandra_storage_port: Port = 7000
+    cassandra_native_transport_port: Port = 9042
+    cassandra_jmx_port: Port = 7199
     # JVM heap in MiB; unset: Cassandra's rule, max(min(RAM/2, 1 GiB), min(RAM/4, 8 GiB))
     cassandra_heap_mb: int | None = Field(None, ge=256)
     # replication factor of the pipeline's keyspace and system_auth in each data

@@ -7,7 +7,7 @@ import uuid
 from pydantic import Field, field_validator
 
 import deploys.common
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 
 CONF_DIR = "/etc/kafka"
 ADMIN_CONFIG = f"{CONF_DIR}/admin.properties"
@@ -24,8 +24,8 @@ SECRET = "a secret: set {env} in the environment or in inventories/secrets.env"
 class Settings(ComponentSettings):
     groups = ("kafka",)
 
-    kafka_port: int = Field(9092, ge=1, le=65535)  # clients and brokers (SASL/SCRAM)
-    kafka_controller_port: int = Field(9093, ge=1, le=65535)  # the KRaft quorum (SASL/PLAIN)
+    kafka_port: Port = 9092  # clients and brokers (SASL/SCRAM)
+    kafka_controller_port: Port = 9093  # the KRaft quorum (SASL/PLAIN)
     kafka_admin_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
         env="BIGDATA_KAFKA_ADMIN_PASSWORD"))
     kafka_client_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(

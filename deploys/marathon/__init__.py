@@ -27,7 +27,7 @@ from deploys import common, mesos
 from deploys.common import template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 from deploys.topology import address
 from marathon import DEFAULT_HTTP_USER
 
@@ -42,7 +42,7 @@ class Settings(ComponentSettings):
     marathon_package_version: str | None = None  # None: the repository's newest
     # the launcher the package installs (sbt-native-packager layout)
     marathon_command: str = "/usr/share/marathon/bin/marathon"
-    marathon_http_port: int = Field(8080, ge=1, le=65535)
+    marathon_http_port: Port = 8080
     marathon_http_user: str = Field(DEFAULT_HTTP_USER, pattern=r"^[A-Za-z0-9_.-]+$")  # no ':' (user:password)
     marathon_http_password: str = Field(min_length=16, pattern=r"^[^\s'\"\\$`]+$", description=(
         "a secret: set BIGDATA_MARATHON_PASSWORD in the environment or in inventories/secrets.env"))

@@ -38,7 +38,7 @@ from deploys import aptsource
 from deploys.common import open_files, template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 from deploys.topology import address, members
 
 ATTRIBUTE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -61,14 +61,14 @@ class Settings(ComponentSettings):
     mesos_sbin_dir: str = "/usr/sbin"  # where the package puts mesos-master and mesos-agent
 
     # --- masters -----------------------------------------------------------------------
-    mesos_master_port: int = Field(5050, ge=1, le=65535)
+    mesos_master_port: Port = 5050
     mesos_cluster_name: str = Field("bigdata", pattern=r"^[A-Za-z0-9_.-]+$")
     mesos_zk_path: str = Field("/mesos", pattern=r"^/[A-Za-z0-9_./-]+$")
     # None: a majority of the mesos_master group, floor(n/2)+1
     mesos_quorum: int | None = Field(None, ge=1)
 
     # --- agents ------------------------------------------------------------------------
-    mesos_agent_port: int = Field(5051, ge=1, le=65535)
+    mesos_agent_port: Port = 5051
     mesos_agent_containerizers: tuple[Literal["docker", "mesos"], ...] = ("docker", "mesos")
     # what the agent offers: Mesos resource names -> values; cpus, mem and disk left
     # out are detected from the host. The port range includes the dashboard's

@@ -10,14 +10,14 @@ from pyinfra.operations import apt, files, systemd
 from deploys.common import template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 from deploys.topology import address
 
 
 class Settings(ComponentSettings):
     groups = ("redis",)
 
-    redis_port: int = Field(6379, ge=1, le=65535)
+    redis_port: Port = 6379
     redis_password: str = Field(min_length=16, description=(
         "a secret: set BIGDATA_REDIS_PASSWORD in the environment or in inventories/secrets.env"))
     redis_maxmemory_mb: int = Field(256, ge=16)

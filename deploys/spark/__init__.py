@@ -24,7 +24,7 @@ from deploys.artifacts import install_distribution
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 from deploys.topology import address, members
 
 READY_SCRIPT = "/usr/local/lib/bigdata/spark_ready.py"
@@ -33,11 +33,11 @@ READY_SCRIPT = "/usr/local/lib/bigdata/spark_ready.py"
 class Settings(ComponentSettings):
     groups = ("spark_master", "spark_worker")
 
-    spark_master_port: int = Field(7077, ge=1, le=65535)
-    spark_master_webui_port: int = Field(8080, ge=1, le=65535)
+    spark_master_port: Port = 7077
+    spark_master_webui_port: Port = 8080
     # fixed rather than Spark's random worker port, so that a firewall can name it
-    spark_worker_port: int = Field(7078, ge=1, le=65535)
-    spark_worker_webui_port: int = Field(8081, ge=1, le=65535)
+    spark_worker_port: Port = 7078
+    spark_worker_webui_port: Port = 8081
     # what each worker offers to applications; None: every core of the host
     spark_worker_cores: int | None = Field(None, ge=1)
     # None: half the host's memory (at least 1 GiB): the platform shares its

@@ -32,7 +32,7 @@ from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.server import Hostname
 from pyinfra.operations import python, server
 
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 from deploys.topology import address, members
 
 MANAGERS, WORKERS = "swarm_manager", "swarm_worker"
@@ -44,7 +44,7 @@ class Settings(ComponentSettings):
     # what the other nodes reach this one by: an address or an interface name (eth1);
     # None: the host's first address (`hostname -I`)
     swarm_advertise_address: str | None = None
-    swarm_port: int = Field(2377, ge=1, le=65535)            # managers: Raft and the swarm API (tcp)
+    swarm_port: Port = 2377            # managers: Raft and the swarm API (tcp)
     swarm_data_path_port: int = Field(4789, ge=1024, le=65535)  # VXLAN of overlay networks (udp), set at init
     # this host's node labels, for placement (e.g. {"disk": "ssd"}); labels not named here are removed
     swarm_node_labels: dict[str, str] = {}

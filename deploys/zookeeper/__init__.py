@@ -28,7 +28,7 @@ from deploys.artifacts import install_distribution
 from deploys.common import template
 from deploys.facts import MemoryMb
 from deploys.health import restart_and_wait, wait_until
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, Port
 from deploys.topology import address, members, node_id
 
 UNIT = "zookeeper.service"
@@ -37,9 +37,9 @@ UNIT = "zookeeper.service"
 class Settings(ComponentSettings):
     groups = ("zookeeper",)
 
-    zookeeper_client_port: int = Field(2181, ge=1, le=65535)
-    zookeeper_peer_port: int = Field(2888, ge=1, le=65535)      # followers to the leader
-    zookeeper_election_port: int = Field(3888, ge=1, le=65535)  # leader election
+    zookeeper_client_port: Port = 2181
+    zookeeper_peer_port: Port = 2888      # followers to the leader
+    zookeeper_election_port: Port = 3888  # leader election
     # None: 1/16 of the host's memory within 256 MB..2 GiB (Mesos and Marathon keep little state)
     zookeeper_heap_mb: int | None = Field(None, ge=64)
     zookeeper_tick_time_ms: int = Field(2000, ge=100)
