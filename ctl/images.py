@@ -175,14 +175,14 @@ def _service_files() -> list[Path]:
 
 
 def _context(wheels: list[Path], spark_tarball: Path | None) -> Path:
-    """The build context: the recipe, the pins, the wheels and services/ (hard links where
+    """The build context: the recipe, the pins, the wheels and the code under app/ (hard links where
     possible), and the Spark tarball when the spark-job image is built."""
     (RUN / "images").mkdir(parents=True, exist_ok=True)
     context = Path(tempfile.mkdtemp(prefix="pipeline-", dir=RUN / "images"))  # one per build: callers may overlap
     shutil.copytree(PIPELINE_RECIPE, context, dirs_exist_ok=True)
     (context / "requirements.txt").write_text(_pins(wheels))
     inputs = {f"wheels/{w.name}": w for w in wheels}
-    inputs |= {str(f.relative_to(ROOT)): f for f in _service_files()}
+    inputs |= {f"app/{f.relative_to(ROOT)}": f for f in _service_files()}  # one code layer: COPY app
     if spark_tarball:
         inputs["spark/spark.tgz"] = spark_tarball
     for relative, source in inputs.items():

@@ -229,13 +229,15 @@ def test_the_images_share_every_layer_below_the_code(service_images):
     assert spark_job[:len(pipeline) - 1] == pipeline[:-1], "spark-job builds on the pipeline's runtime layers"
     assert len(spark_job) == len(pipeline) + 2, "spark-job adds Java and Spark below the code"
     for image in service_images.values():
-        # the top layer is services/ alone: a changed service rebuilds only that
+        # the top layer is the code alone (services/ and shared/): a changed service rebuilds only that
         top = subprocess.run(["docker", "history", "--no-trunc", "--format", "{{.CreatedBy}}", image],
                              capture_output=True, text=True, check=True).stdout.splitlines()[0]
-        assert "COPY dir:" in top and top.endswith("in /opt/bigdata/app/services "), top
-        code = subprocess.run(["docker", "run", "--rm", "--entrypoint", "du", image, "-sk", "services"],
-                              capture_output=True, text=True, check=True).stdout.split()[0]
-        assert int(code) < 10_000, f"services/ is {code} KiB"
+        assert "COPY dir:" in top and top.endswith("in /opt/bigdata/app "), top
+        listing = subprocess.run(["docker", "run", "--rm", "--entrypoint", "du", image, "-sk", "services", "shared"],
+                                 capture_output=True, text=True, check=True).stdout.split()
+        assert listing[1::2] == ["services", "shared"], listing
+        code = sum(int(size) for size in listing[0::2])
+        assert code < 10_000, f"the code is {code} KiB"
 
 
 def test_an_unchanged_recipe_builds_nothing(built, capfd):
