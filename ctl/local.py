@@ -16,6 +16,7 @@ from ctl.console import Exit, Progress, fail, run, say, step
 from ctl.provision import LOGS, load_inventory, run_deploy
 from shared import secrets
 from deploys.inventory import collect, inventory_groups
+from deploys.tls import pki
 from marathon.apps import SERVICES
 
 INVENTORY = "inventories/bigdata.py"
@@ -87,10 +88,26 @@ def ensure_secrets() -> None:
     say(f"generated {', '.join(missing)} into {path} (mode 0600, untracked)")
 
 
+def ensure_ca() -> None:
+    """The local platform's certificate authority, made once into the untracked
+    inventories/ca/ (or BIGDATA_CA_DIR): ca.crt, and ca.key readable by its owner only."""
+    directory = secrets.ca_dir()
+    present = [name for name in (pki.CA_CERT, pki.CA_KEY) if (directory / name).exists()]
+    if len(present) == 2:
+        return
+    if present:  # never replace half a CA: the hosts' certificates were issued by it
+        fail(f"{directory / present[0]} is there without its {'key' if present[0] == pki.CA_CERT else 'certificate'}: "
+             f"restore it, or remove {directory} for a new CA (every host then gets a new certificate)",
+             Exit.SETTINGS)
+    pki.write_ca(pki.create_ca(f"bigdata platform CA ({OWNER})"), directory)
+    say(f"generated the platform's CA into {directory} ({pki.CA_KEY} mode 0600, untracked)")
+
+
 def up(prepare) -> int:
     """The node, the platform and the pipeline; the dashboard's URL. `prepare` makes
     this machine ready (images, mirror) once the checks have passed."""
     ensure_secrets()  # first: everything after reads the inventory, which needs them
+    ensure_ca()
     prereqs.ensure_docker()
     preflight()
     prepare()

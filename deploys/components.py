@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from deploys import cassandra, common, docker, glusterfs, kafka, marathon, mesos, pipeline, redis, spark, swarm, zookeeper
+from deploys import (cassandra, common, docker, glusterfs, kafka, marathon, mesos, pipeline, redis, spark, swarm, tls,
+                     zookeeper)
 from deploys.settings import ComponentSettings
 
 
@@ -20,7 +21,7 @@ class Component:
     settings: type[ComponentSettings]
     install: Callable[[], None]
     # the groups whose hosts it is deployed on, when not all its settings' groups
-    # (Mesos' settings reach the Marathon hosts, which run no Mesos)
+    # (Mesos' settings reach the Marathon hosts, which run no Mesos); "all": every host
     deployed_on: tuple[str, ...] = ()
     # (inventory data, host name, address) -> (shell check, its environment), for `status`
     status_check: Callable[..., tuple[str, dict]] | None = None
@@ -29,11 +30,18 @@ class Component:
     def groups(self) -> tuple[str, ...]:
         return self.deployed_on or self.settings.groups
 
+    def deployed_to(self, host_groups) -> bool:
+        """Whether a host of these inventory groups gets it (pyinfra leaves "all" out of a
+        host's groups: every host is in it)."""
+        return bool(set(self.groups) & {"all", *host_groups})
+
 
 # The base every host gets first (packages, limits, the service user).
 COMMON = Component("common", common.Settings, common.install_common)
 
 PLATFORM = (  # deploys/site.py, in this order; each waits until it answers before the next
+    # every host's certificate from the platform's CA, before any service that will use it
+    Component("tls", tls.Settings, tls.install_tls),
     Component("zookeeper", zookeeper.Settings, zookeeper.install_zookeeper, status_check=zookeeper.status_check),
     Component("kafka", kafka.Settings, kafka.install_kafka, status_check=kafka.status_check),
     Component("cassandra", cassandra.Settings, cassandra.install_cassandra, status_check=cassandra.status_check),

@@ -23,5 +23,5 @@ if unknown:
 report()  # live progress for ./bigdata, when it asks
 COMMON.install()
 for component in PLATFORM:
-    if component.name in selected and set(component.groups) & set(host.groups):
+    if component.name in selected and component.deployed_to(host.groups):
         component.install()

@@ -5,6 +5,8 @@
     export BIGDATA_REDIS_PASSWORD=... BIGDATA_KAFKA_ADMIN_PASSWORD=... \\
            BIGDATA_KAFKA_CLIENT_PASSWORD=... BIGDATA_CASSANDRA_PASSWORD=... \\
            BIGDATA_MARATHON_PASSWORD=...     # or NAME=value lines in BIGDATA_SECRETS_FILE
+    export BIGDATA_CA_DIR=/path/to/your-ca   # your CA: ca.crt and ca.key (deploys/tls), or
+                                             # tls_ca_cert and tls_ca_key in `all` below
     .venv/bin/pyinfra inventories/production.py deploys/site.py --dry   # the plan; changes nothing
     .venv/bin/pyinfra inventories/production.py deploys/site.py
     .venv/bin/pyinfra inventories/production.py deploys/apps.py      # then the pipeline's apps

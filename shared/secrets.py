@@ -46,3 +46,22 @@ def generate() -> dict[str, str]:
     """Fresh random values for every secret (tests make their own this way)."""
     import secrets as random_source
     return {name: random_source.token_urlsafe(24) for name in NAMES}
+
+
+# The platform's certificate authority (deploys/tls): a directory holding ca.crt and ca.key,
+# untracked like the secrets file. `./bigdata up` generates one there; the test rig makes
+# its own per run; a real cluster names its own with BIGDATA_CA_DIR (or sets tls_ca_cert
+# and tls_ca_key in its inventory).
+CA_DIR_ENV = "BIGDATA_CA_DIR"
+DEFAULT_CA_DIR = DEFAULT_SECRETS_FILE.parent / "ca"
+
+
+def ca_dir() -> Path:
+    """inventories/ca/, unless BIGDATA_CA_DIR names another."""
+    return Path(os.environ.get(CA_DIR_ENV) or DEFAULT_CA_DIR)
+
+
+def ca_file(name: str) -> str:
+    """The path of one of the CA's files, "ca.crt" or "ca.key" (the inventory check refuses
+    a file that is missing or unreadable, naming the setting)."""
+    return str(ca_dir() / name)

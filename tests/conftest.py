@@ -2,7 +2,9 @@
 provisioned by the project's own inventories and deploys, handed to testinfra, and
 removed at the end, even when a test fails or the run is interrupted."""
 import os
+import shutil
 import signal
+import tempfile
 import time
 from dataclasses import dataclass
 
@@ -14,6 +16,7 @@ from ctl import ROOT
 from ctl.provision import DeployResult, containers_of, load_inventory, run_deploy
 from shared import secrets
 from deploys.inventory import collect, inventory_groups
+from deploys.tls import pki
 
 OWNER = f"rig:{os.getpid()}"
 PREFIX = f"rig{os.getpid()}-"
@@ -26,6 +29,11 @@ def pytest_configure(config):
     os.environ["BIGDATA_SECRETS_FILE"] = os.devnull
     for name, value in secrets.generate().items():
         os.environ.setdefault(name, value)
+    # ... and their own CA (deploys/tls), never an operator's inventories/ca/
+    if not os.environ.get(secrets.CA_DIR_ENV):
+        config.test_ca_dir = tempfile.mkdtemp(prefix="bigdata-test-ca-")
+        pki.write_ca(pki.create_ca(f"bigdata test CA ({os.getpid()})"), config.test_ca_dir)
+        os.environ[secrets.CA_DIR_ENV] = config.test_ca_dir
 
     # SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so fixtures still remove their hosts.
     def interrupt(signum, frame):
@@ -36,6 +44,12 @@ def pytest_configure(config):
     # when it starts ignored, as in a background job of a non-interactive shell, where a
     # run then never unwound (test_rig's SIGINT case waited out its 120 s).
     signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "test_ca_dir", None):
+        shutil.rmtree(config.test_ca_dir, ignore_errors=True)
+        os.environ.pop(secrets.CA_DIR_ENV, None)
 
 
 @dataclass

@@ -4,7 +4,7 @@ Each deploy's defaults live in its own `Settings` (deploys/<component>/__init__.
 set here only what differs. Secrets never go here: `secret()` reads them from the
 environment or from the untracked inventories/secrets.env.
 """
-from shared.secrets import secret
+from shared.secrets import ca_file, secret
 
 redis_password = secret("BIGDATA_REDIS_PASSWORD")
 
@@ -17,3 +17,9 @@ cassandra_password = secret("BIGDATA_CASSANDRA_PASSWORD")
 
 # Marathon (deploys/marathon): its HTTP basic auth (hosts of group marathon only)
 marathon_http_password = secret("BIGDATA_MARATHON_PASSWORD")
+
+# TLS (deploys/tls): every host's certificate from the platform's CA; the CA's files come
+# from BIGDATA_CA_DIR, else the untracked inventories/ca/ (`./bigdata up` generates it)
+tls_enabled = True
+tls_ca_cert = ca_file("ca.crt")
+tls_ca_key = ca_file("ca.key")

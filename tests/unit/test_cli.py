@@ -103,6 +103,7 @@ def test_up_makes_its_secrets_before_anything_reads_the_inventory(monkeypatch):
     """The crash a newcomer met: the inventory was read before the secrets existed."""
     calls = []
     monkeypatch.setattr(local, "ensure_secrets", lambda: calls.append("secrets"))
+    monkeypatch.setattr(local, "ensure_ca", lambda: calls.append("ca"))
     monkeypatch.setattr(local.prereqs, "ensure_docker", lambda: calls.append("docker"))
     monkeypatch.setattr(local, "preflight", lambda: calls.append("preflight"))
 
@@ -111,7 +112,7 @@ def test_up_makes_its_secrets_before_anything_reads_the_inventory(monkeypatch):
         raise Refusal("stop here", Exit.FAILED)
     with pytest.raises(Refusal):
         local.up(stop_after_prepare)
-    assert calls == ["secrets", "docker", "preflight", "prepare"]
+    assert calls == ["secrets", "ca", "docker", "preflight", "prepare"]
 
 
 def test_the_module_parsing_the_command_line_needs_only_the_standard_library():
