@@ -34,7 +34,8 @@ CA_DAYS = 3650  # a platform's CA: ten years (its hosts' certificates: the tls_c
 CA_CERT, CA_KEY = "ca.crt", "ca.key"  # a CA directory's two files
 # issued slightly in the past, so that a host whose clock lags a little accepts it at once
 BACKDATE = datetime.timedelta(minutes=5)
-_DNS_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")  # a host name: labels of letters, digits, hyphens
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
