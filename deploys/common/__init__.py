@@ -25,7 +25,7 @@ def plain_file(package: str, name: str) -> str:
 
 class Settings(ComponentSettings):
     service_user: str = "bigdata"
-    base_packages: tuple[str, ...] = ("ca-certificates", "curl", "procps", "tar", "gzip", "netcat-openbsd")
+    base_packages: tuple[str, ...] = ("ca-certificates", "curl", "procps", "tar", "gzip", "netcat-openbsd", "openssl")
     java_package: str = "openjdk-17-jre-headless"
     # where Apache distributions come from: the Apache archive, a mirror URL, or a
     # directory on the control machine laid out the same way (`./bigdata mirror`)

@@ -16,11 +16,12 @@ No listener uses the files yet (issue 14 turns TLS on service by service).
 """
 from __future__ import annotations
 
+import shlex
 from io import StringIO
 
 from pydantic import Field, ValidationInfo, field_validator
 from pyinfra import host, logger
-from pyinfra.api import deploy
+from pyinfra.api import FactBase, deploy
 from pyinfra.api.exceptions import DeployError
 from pyinfra.facts.files import FileContents
 from pyinfra.operations import files
@@ -80,6 +81,18 @@ def _current(path: str) -> bytes | None:
     return None if lines is None else ("\n".join(lines) + "\n").encode()
 
 
+class PublicKey(FactBase):
+    """The public half of a private key file on the host, PEM (None: no such file or not a key):
+    what the control machine compares with the certificate, so the private key never leaves the host."""
+
+    def command(self, path: str) -> str:
+        return f"openssl pkey -in {shlex.quote(path)} -pubout 2>/dev/null || true"
+
+    def process(self, output: list[str]) -> bytes | None:
+        text = "\n".join(output).strip()
+        return (text + "\n").encode() if text.startswith("-----BEGIN PUBLIC KEY-----") else None
+
+
 @deploy("TLS certificates", data_defaults=Settings.defaults())
 def install_tls():
     """The CA's certificate and the host's own key and certificate in tls_dir.
@@ -101,7 +114,7 @@ def install_tls():
                           f"give the host an `address` in the inventory")
     directory = settings.tls_dir
     cert_path, key_path = f"{directory}/{CERT_FILE}", f"{directory}/{KEY_FILE}"
-    reason = pki.renewal_reason(_current(cert_path), _current(key_path), ca, names, settings.tls_renew_days,
+    reason = pki.renewal_reason(_current(cert_path), host.get_fact(PublicKey, path=key_path), ca, names, settings.tls_renew_days,
                                 rotate=settings.tls_rotate)
     files.directory(name=f"Create {directory}", path=directory, user="root", group=group, mode="0750")
     files.put(name="Put the CA's certificate", src=StringIO(ca.cert_pem.decode()), dest=f"{directory}/{CA_FILE}",

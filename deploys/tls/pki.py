@@ -149,11 +149,12 @@ def issue(ca: Ca, names: HostNames, days: int, now: datetime.datetime | None = N
     return _key_pem(key), cert.public_bytes(serialization.Encoding.PEM)
 
 
-def renewal_reason(cert_pem: bytes | None, key_pem: bytes | None, ca: Ca, names: HostNames, renew_days: int,
-                   rotate: bool = False, now: datetime.datetime | None = None) -> str | None:
-    """Why a host whose current certificate and key are these (None: absent) needs a new
-    one, or None when it keeps them: they belong together, its CA signed it, it names
-    exactly `names` and has more than `renew_days` left, and no rotation is asked."""
+def renewal_reason(cert_pem: bytes | None, public_key_pem: bytes | None, ca: Ca, names: HostNames,
+                   renew_days: int, rotate: bool = False, now: datetime.datetime | None = None) -> str | None:
+    """Why a host whose current certificate and key (its public half: the private key never
+    leaves the host) are these (None: absent) needs a new one, or None when it keeps them:
+    they belong together, its CA signed it, it names exactly `names` and has more than
+    `renew_days` left, and no rotation is asked."""
     if rotate:
         return "rotation asked with tls_rotate"
     if cert_pem is None:
@@ -166,13 +167,13 @@ def renewal_reason(cert_pem: bytes | None, key_pem: bytes | None, ca: Ca, names:
         cert.verify_directly_issued_by(ca.cert)
     except (ValueError, TypeError, InvalidSignature):
         return "its certificate was issued by another CA"
-    if key_pem is None:
-        return "its key is missing"
+    if public_key_pem is None:
+        return "its key is missing or unreadable"
     try:
-        key = serialization.load_pem_private_key(key_pem, password=None)
+        public_key = serialization.load_pem_public_key(public_key_pem)
     except (ValueError, TypeError):
-        return "its key is not a PEM private key"
-    if key.public_key() != cert.public_key():
+        return "its key is not a PEM key"
+    if public_key != cert.public_key():
         return "its key does not match its certificate"
     current = HostNames.in_cert(cert)
     if current != names:
