@@ -2,6 +2,7 @@
 `status`, `logs` and `down` act on. The node is a systemd container from the host
 image, provisioned by the same inventory and deploys as any other host."""
 import json
+import ipaddress
 import os
 import re
 import secrets as random_source
@@ -38,11 +39,22 @@ MIN_DISK_GIB = 10
 # publishes it on BIGDATA_DASHBOARD_PORT (by default the same port).
 DASHBOARD_NODE_PORT = 8050
 DASHBOARD_PORT_ENV = "BIGDATA_DASHBOARD_PORT"
+# ... on this address only: loopback unless asked otherwise (e.g. 0.0.0.0: every interface)
+DASHBOARD_ADDRESS_ENV = "BIGDATA_DASHBOARD_ADDRESS"
 
 
 def node() -> str:
     """The node's container (the inventory's one host; known without reading its secrets)."""
     return f"{PREFIX}{hosts.LOCAL_NODE}"
+
+
+def dashboard_address() -> str:
+    value = os.environ.get(DASHBOARD_ADDRESS_ENV) or "127.0.0.1"
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        fail(f"{DASHBOARD_ADDRESS_ENV}={value!r} is not an IP address of this machine: e.g. 127.0.0.1 (the default) "
+             f"or 0.0.0.0 (every interface)", Exit.SETTINGS)
 
 
 def dashboard_port() -> int:
@@ -54,6 +66,7 @@ def dashboard_port() -> int:
 
 def preflight() -> None:
     """Stop early, saying what to do, when this machine cannot hold the platform."""
+    dashboard_address()
     if not prereqs.docker_answers():
         fail(prereqs.docker_permission_problem() or "the Docker engine does not answer: `./bigdata prereqs` "
              f"starts it (its log: {prereqs.DOCKERD_LOG}, or `journalctl -u docker`)", Exit.PREREQUISITE)
@@ -119,7 +132,7 @@ def up(prepare) -> int:
         else:
             with step(f"starting the {name} node"):
                 hosts.start([name], image=images.host_image(), network=NETWORK, owner=OWNER,
-                            publish=[f"{dashboard_port()}:{DASHBOARD_NODE_PORT}"])
+                            publish=[f"{dashboard_address()}:{dashboard_port()}:{DASHBOARD_NODE_PORT}"])
     provision()
     return status()
 
@@ -156,16 +169,27 @@ def _deploy(deploy: str, log_name: str, what: str, **data) -> None:
 
 
 def dashboard_url() -> str:
-    """Where this machine reaches the dashboard: the port the node publishes (chosen when
-    it was made), else BIGDATA_DASHBOARD_PORT (the Vagrant machine forwards that one)."""
-    return f"http://localhost:{published_port(node()) or dashboard_port()}/"
+    """Where this machine reaches the dashboard: the address and port the node publishes it on
+    (chosen when it was made), else BIGDATA_DASHBOARD_PORT (the Vagrant machine forwards that one)."""
+    address, port = published(node()) or ("127.0.0.1", dashboard_port())
+    host = "localhost" if address in ("127.0.0.1", "0.0.0.0") else address
+    return f"http://{host}:{port}/"
+
+
+def published(name: str) -> tuple[str, int] | None:
+    """The address and port this machine publishes the node's dashboard on, if the node is a container that does."""
+    ports = subprocess.run(["docker", "port", name, f"{DASHBOARD_NODE_PORT}/tcp"], capture_output=True,
+                           text=True).stdout.split()
+    if not ports:
+        return None
+    address, _, port = ports[0].rpartition(":")
+    return address.strip("[]"), int(port)
 
 
 def published_port(name: str) -> int | None:
     """The port this machine publishes the node's dashboard on, if the node is a container that does."""
-    ports = subprocess.run(["docker", "port", name, f"{DASHBOARD_NODE_PORT}/tcp"], capture_output=True,
-                           text=True).stdout.split()
-    return int(ports[0].rsplit(":", 1)[1]) if ports else None
+    found = published(name)
+    return found[1] if found else None
 
 
 def _answers(url: str) -> bool:

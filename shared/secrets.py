@@ -13,6 +13,7 @@ NAMES = (
     "BIGDATA_KAFKA_CLIENT_PASSWORD",
     "BIGDATA_CASSANDRA_PASSWORD",
     "BIGDATA_MARATHON_PASSWORD",
+    "BIGDATA_PRODUCER_TOKEN",  # the producer's control requests (POST/DELETE /<symbol>)
 )
 DEFAULT_SECRETS_FILE = Path(__file__).resolve().parent.parent / "inventories" / "secrets.env"
 

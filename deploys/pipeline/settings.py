@@ -30,6 +30,9 @@ class Settings(ComponentSettings):
     # Swarm: how long a rollout may take before the deploy fails (new tasks start, pass their
     # health checks, then Swarm watches them for the update's monitor period)
     pipeline_rollout_timeout_s: int = Field(900, ge=60)
+    # the token of the producer's control requests (POST/DELETE /<symbol>): a Swarm secret of the producer app
+    producer_token: str = Field(min_length=16, description=(
+        "a secret: set BIGDATA_PRODUCER_TOKEN in the environment or in inventories/secrets.env"))
 
     @model_validator(mode="after")
     def _check(self):

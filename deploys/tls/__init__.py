@@ -88,9 +88,9 @@ class PublicKey(FactBase):
     def command(self, path: str) -> str:
         return f"openssl pkey -in {shlex.quote(path)} -pubout 2>/dev/null || true"
 
-    def process(self, output: list[str]) -> bytes | None:
+    def process(self, output: list[str]) -> str | None:
         text = "\n".join(output).strip()
-        return (text + "\n").encode() if text.startswith("-----BEGIN PUBLIC KEY-----") else None
+        return text + "\n" if text.startswith("-----BEGIN PUBLIC KEY-----") else None
 
 
 @deploy("TLS certificates", data_defaults=Settings.defaults())
@@ -114,7 +114,8 @@ def install_tls():
                           f"give the host an `address` in the inventory")
     directory = settings.tls_dir
     cert_path, key_path = f"{directory}/{CERT_FILE}", f"{directory}/{KEY_FILE}"
-    reason = pki.renewal_reason(_current(cert_path), host.get_fact(PublicKey, path=key_path), ca, names, settings.tls_renew_days,
+    public_key = host.get_fact(PublicKey, path=key_path)
+    reason = pki.renewal_reason(_current(cert_path), public_key.encode() if public_key else None, ca, names, settings.tls_renew_days,
                                 rotate=settings.tls_rotate)
     files.directory(name=f"Create {directory}", path=directory, user="root", group=group, mode="0750")
     files.put(name="Put the CA's certificate", src=StringIO(ca.cert_pem.decode()), dest=f"{directory}/{CA_FILE}",

@@ -18,6 +18,9 @@ cassandra_password = secret("BIGDATA_CASSANDRA_PASSWORD")
 # Marathon (deploys/marathon): its HTTP basic auth (hosts of group marathon only)
 marathon_http_password = secret("BIGDATA_MARATHON_PASSWORD")
 
+# The pipeline's apps (deploys/pipeline): the producer's control token, a Swarm secret
+producer_token = secret("BIGDATA_PRODUCER_TOKEN")
+
 # TLS (deploys/tls): every host's certificate from the platform's CA; the CA's files come
 # from BIGDATA_CA_DIR, else the untracked inventories/ca/ (`./bigdata up` generates it)
 tls_enabled = True

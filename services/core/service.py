@@ -10,6 +10,7 @@ routes), and a stop flag that SIGTERM and SIGINT set.
 """
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import signal
@@ -25,6 +26,8 @@ from typing import Callable, TypeVar
 Route = Callable[[str, str, bytes], "tuple[int, object] | None"]
 
 T = TypeVar("T")
+
+MAX_BODY = 64 * 1024  # bytes of a request body read at most; a longer one is refused (413)
 
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
@@ -76,6 +79,8 @@ class Service:
         self.state = "starting"
         self.problem: str | None = None  # what makes health fail, if anything
         self.details: Callable[[], dict] | None = None  # extra fields for /health
+        # when set, every request but a GET must carry `Authorization: Bearer <this>`
+        self.control_token: str | None = None
         self.started = time.time()
         self._lock = threading.Lock()
         self._http: ThreadingHTTPServer | None = None
@@ -145,25 +150,48 @@ class Service:
         logging.shutdown()
         return code
 
+    def authorized(self, header: str | None) -> bool:
+        """A control request's Authorization header carries the token (compared in constant time)."""
+        if self.control_token is None:
+            return True
+        scheme, _, token = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.control_token.encode())
+
     # --- HTTP ------------------------------------------------------------------------
     def _serve_http(self) -> None:
         service = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            timeout = service.settings.http_timeout_s  # a stalled client is dropped (http.server closes it)
 
             def _reply(self, status: int, body) -> None:
                 data = (json.dumps(body) + "\n").encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                if self.close_connection:
+                    self.send_header("Connection", "close")
                 self.end_headers()
                 self.wfile.write(data)
 
+            def _refuse(self, status: int, error: str) -> None:
+                """A 4xx, and the connection closed: what is left of the request is not read."""
+                self.close_connection = True
+                self._reply(status, {"error": error})
+
             def _handle(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(length, 65536)) if length else b""
+                length = (self.headers.get("Content-Length") or "0").strip()
+                if not length.isdigit():
+                    return self._refuse(400, f"Content-Length {length[:20]!r} is not a number of bytes")
+                if int(length) > MAX_BODY:
+                    return self._refuse(413, f"a request body has at most {MAX_BODY} bytes")
+                body = self.rfile.read(int(length)) if int(length) else b""
+                if len(body) < int(length):
+                    return self._refuse(400, "the body ended before its Content-Length")
                 path = self.path.split("?", 1)[0]
+                if method != "GET" and not service.authorized(self.headers.get("Authorization")):
+                    return self._refuse(401, "a control request needs `Authorization: Bearer <token>`")
                 try:
                     if method == "GET" and path == "/health":
                         reply = service.health()
@@ -189,10 +217,45 @@ class Service:
             def log_message(self, format, *args):  # access logs only at debug level
                 service.log.debug("http", extra={"request": format % args})
 
-        self._http = ThreadingHTTPServer((self.settings.http_host, self.port), Handler)
-        self._http.daemon_threads = True
+        self._http = _BoundedHTTPServer((self.settings.http_host, self.port), Handler,
+                                        self.settings.http_max_connections)
         self.port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, name="http", daemon=True).start()
+
+
+_BUSY_BODY = b'{"error": "too many connections at once: try again shortly"}\n'
+BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"Connection: close\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY))
+
+
+class _BoundedHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, at most `limit` at once: one more is answered 503 and closed
+    at once, without a thread."""
+    daemon_threads = True
+
+    def __init__(self, address, handler, limit: int):
+        self.slots = threading.BoundedSemaphore(limit)
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.sendall(BUSY)
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 def load_settings(service: str, *secrets: str):
@@ -205,9 +268,15 @@ def load_settings(service: str, *secrets: str):
             settings.require(name)
         return settings
     except SettingError as error:
-        print(json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "error",
-                          "service": service, "event": "bad_settings", "error": str(error)}), flush=True)
+        bad_settings(service, str(error))
         return None
+
+
+def bad_settings(service: str, error: str) -> int:
+    """The JSON error line of settings a service cannot use; its exit code (2)."""
+    print(json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "level": "error",
+                      "service": service, "event": "bad_settings", "error": error}), flush=True)
+    return 2
 
 
 def serve(name: str, default_port: int, secrets: tuple[str, ...], body: Callable[[Service, object], int]) -> int:

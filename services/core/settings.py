@@ -120,6 +120,9 @@ class Settings(BaseSettings):
                                   description="port of the HTTP endpoint; unset: $PORT0 (Marathon), else the "
                                               "service's own (producer 8010, storage writer 8011, publisher 8012, "
                                               "dashboard 8050)")
+    http_timeout_s: float = Field(10.0, gt=0, description="a client that sends nothing for this long is dropped "
+                                                           "(a slow client never holds a connection for long)")
+    http_max_connections: int = Field(32, gt=0, description="connections served at once; more get 503 at once")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     # --- the tick contract (validation) -------------------------------------------
@@ -133,6 +136,11 @@ class Settings(BaseSettings):
     # --- producer ----------------------------------------------------------------
     producer_source: Literal["synthetic", "replay", "live"] = Field("synthetic",
                                                                     description="synthetic, replay or live")
+    producer_token: SecretStr | None = Field(None, description="the token of the control requests (POST and "
+                                                               "DELETE /<symbol>, `Authorization: Bearer <token>`; "
+                                                               "secret, required by the producer, and by the "
+                                                               "dashboard when it names the producer)")
+    producer_max_symbols: int = Field(100, gt=0, description="symbols produced at most (a POST beyond is refused)")
     producer_symbols: Csv = Field(DEFAULT_SYMBOLS,
                                   description="symbols at start, comma-separated (replay: those with history)")
     producer_rate: float = Field(1000.0, ge=0,
@@ -183,9 +191,18 @@ class Settings(BaseSettings):
     dashboard_history_max_ticks: int = Field(200000, gt=0,
                                              description="ticks read from Cassandra at most per symbol for that "
                                                          "history (the newest; bounds one page open's cost)")
+    dashboard_max_symbols: int = Field(20, gt=0, description="symbols one page may show at once (a subscribe beyond "
+                                                             "is refused)")
+    dashboard_snapshots_per_minute: int = Field(30, gt=0,
+                                                description="symbol snapshots (each reads history from Cassandra) one "
+                                                            "page may ask for per minute; beyond, refused until the "
+                                                            "minute has passed")
+    dashboard_allowed_origins: Csv = Field((), description="origins (scheme://host[:port]) whose pages may connect "
+                                                           "besides the dashboard's own, comma-separated (e.g. a "
+                                                           "proxy's); unset: its own origin only")
     producer_url: str | None = Field(None, description="the producer's HTTP endpoint (e.g. http://bigdata:8010); set: "
                                                        "a symbol added on the dashboard is also added to the producer "
-                                                       "(POST /<symbol>)")
+                                                       "(POST /<symbol>, with BIGDATA_PRODUCER_TOKEN)")
 
     # ------------------------------------------------------------------------------
     @field_validator("producer_currency")

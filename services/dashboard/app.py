@@ -9,16 +9,17 @@ import signal
 import threading
 import time
 import urllib.request
+from collections import deque
 from pathlib import Path
 
 import gevent
-from flask import Flask, jsonify, send_from_directory
+from flask import Flask, jsonify, request, send_from_directory
 from flask_socketio import SocketIO, emit, join_room, leave_room
 from gevent import monkey, pywsgi
 
 from services.core import analytics, clients
 from shared import names
-from services.core.service import Service, load_settings
+from services.core.service import Service, bad_settings, load_settings
 from services.core.tick import SYMBOL_PATTERN, Rejected
 from services.dashboard.history import History
 
@@ -87,12 +88,36 @@ class DashboardService(Service):
         self._http = _Server(server)
 
 
+class Page:
+    """What one connected page holds: the symbols it shows, and when it last asked for
+    snapshots (each one a history read from Cassandra)."""
+
+    def __init__(self):
+        self.symbols: set[str] = set()
+        self.snapshots: deque[float] = deque()
+
+    def refusal(self, symbol: str, settings) -> str | None:
+        """Why this page may not subscribe to `symbol` now, or None (then the snapshot is counted)."""
+        if symbol not in self.symbols and len(self.symbols) >= settings.dashboard_max_symbols:
+            return f"a page shows at most {settings.dashboard_max_symbols} symbols: remove one first"
+        now = time.monotonic()
+        while self.snapshots and now - self.snapshots[0] > 60:
+            self.snapshots.popleft()
+        if len(self.snapshots) >= settings.dashboard_snapshots_per_minute:
+            return (f"at most {settings.dashboard_snapshots_per_minute} symbol snapshots a minute per page: "
+                    f"try again in {60 - (now - self.snapshots[0]):.0f}s")
+        self.snapshots.append(now)
+        return None
+
+
 class Dashboard:
     def __init__(self, settings):
         self.settings = settings
         self.app = Flask(__name__, static_folder=None)
         # gevent mode (the process is monkey-patched by __main__); WebSocket through simple-websocket
-        self.socketio = SocketIO(self.app, async_mode="gevent", logger=False, engineio_logger=False)
+        # a page of another origin is refused (Socket.IO's own check), unless allowed by name
+        self.socketio = SocketIO(self.app, async_mode="gevent", logger=False, engineio_logger=False,
+                                 cors_allowed_origins=list(settings.dashboard_allowed_origins) or None)
         self.service = DashboardService(settings, self.app)
         # named, so that an operator (and the tests) can tell its connections in CLIENT LIST
         self.redis = clients.redis_client(settings, client_name=f"dashboard-{os.getpid()}")
@@ -102,6 +127,7 @@ class Dashboard:
         self.clients = 0
         self._history_gate = threading.BoundedSemaphore(HISTORY_CONCURRENCY)
         self._history_cache: dict[str, tuple[float, int, list]] = {}  # symbol -> (monotonic, minute, candles)
+        self._pages: dict[str, Page] = {}  # Socket.IO session id -> what that page holds
         self._routes()
         self._events()
         self.service.details = self.details
@@ -146,6 +172,7 @@ class Dashboard:
 
         @io.on("connect")
         def connect(auth=None):
+            self._pages[request.sid] = Page()
             self.clients += 1
             self.service.count("connections")
             emit("hello", {"symbols": list(self.settings.dashboard_symbols),
@@ -153,6 +180,7 @@ class Dashboard:
 
         @io.on("disconnect")
         def disconnect(reason=None):
+            self._pages.pop(request.sid, None)
             self.clients -= 1
 
         @io.on("subscribe")
@@ -160,6 +188,12 @@ class Dashboard:
             symbol = _symbol(message)
             if symbol is None:
                 return {"error": "symbol: 1..16 of A-Z 0-9 . - ^ ="}
+            page = self._pages.setdefault(request.sid, Page())
+            refused = page.refusal(symbol, self.settings)
+            if refused:
+                self.service.count("subscribes_refused")
+                return {"error": refused}
+            page.symbols.add(symbol)
             join_room(symbol)
             if isinstance(message, dict) and message.get("add"):
                 self.add_to_producer(symbol)
@@ -172,6 +206,7 @@ class Dashboard:
             symbol = _symbol(message)
             if symbol is not None:
                 leave_room(symbol)
+                self._pages.get(request.sid, Page()).symbols.discard(symbol)
             return {"symbol": symbol}
 
     def snapshot(self, symbol: str) -> dict:
@@ -226,8 +261,10 @@ class Dashboard:
         if not self.settings.producer_url:
             return
         url = f"{self.settings.producer_url.rstrip('/')}/{symbol}"
+        token = self.settings.require("producer_token")
         try:
-            with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=5) as reply:
+            with urllib.request.urlopen(urllib.request.Request(url, method="POST", headers={
+                    "Authorization": f"Bearer {token}"}), timeout=5) as reply:
                 self.service.log.info("producer_symbol_added", extra={"symbol": symbol, "status": reply.status})
         except Exception as error:  # e.g. 422: a source that cannot produce it; the page still subscribes
             self.service.log.warning("producer_symbol_failed", extra={"symbol": symbol, "error": str(error)})
@@ -320,6 +357,9 @@ def main() -> int:
     settings = load_settings("dashboard", "redis_password", "cassandra_password")
     if settings is None:
         return 2
+    if settings.producer_url and not settings.producer_token:
+        return bad_settings("dashboard", "BIGDATA_PRODUCER_URL is set without BIGDATA_PRODUCER_TOKEN (a secret): "
+                                         "the producer refuses a request without it")
     if not monkey.is_module_patched("socket"):  # python -m services.dashboard patches first thing
         print(json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), "level": "error",
                           "service": "dashboard", "event": "not_monkey_patched",

@@ -7,7 +7,7 @@ import uuid
 
 from services.core import clients
 from shared import names
-from services.core.service import Service, load_settings
+from services.core.service import Service, bad_settings, load_settings
 from services.producer.sources import Source, SourceUnavailable, UnknownSymbol, make_source
 
 DEFAULT_PORT = 8010
@@ -53,6 +53,10 @@ class Producer:
         if not symbol or "/" in symbol:
             return None
         if method == "POST":
+            present = self.source.symbols()
+            if symbol not in present and len(present) >= self.settings.producer_max_symbols:
+                return 409, {"error": f"at most {self.settings.producer_max_symbols} symbols are produced "
+                                      f"(BIGDATA_PRODUCER_MAX_SYMBOLS): remove one first", "symbols": present}
             try:
                 added = self.source.add(symbol)
             except UnknownSymbol as error:
@@ -137,9 +141,12 @@ class Producer:
 
 
 def main() -> int:
-    settings = load_settings("producer", "kafka_password")
+    settings = load_settings("producer", "kafka_password", "producer_token")
     if settings is None:
         return 2
+    if len(settings.producer_symbols) > settings.producer_max_symbols:
+        return bad_settings("producer", f"BIGDATA_PRODUCER_SYMBOLS names {len(settings.producer_symbols)} symbols, "
+                                        f"more than BIGDATA_PRODUCER_MAX_SYMBOLS ({settings.producer_max_symbols})")
     run_id = settings.producer_run_id or uuid.uuid4().hex[:12]
     service = Service("producer", settings, DEFAULT_PORT)
     try:
@@ -151,5 +158,6 @@ def main() -> int:
         service.log.warning("symbols_skipped", extra={"symbols": source.skipped, "why": "no history to replay"})
     producer = Producer(service, source, run_id)
     service.routes = producer.routes
+    service.control_token = settings.require("producer_token")
     service.start()
     return service.finish(producer.run())

@@ -124,6 +124,8 @@ def test_up_shows_progress_and_prints_the_dashboard_url(up):
     for component in ("Common base", "ZooKeeper", "Kafka", "Cassandra", "Redis", "Spark"):
         assert re.search(rf"^\s+\S+ \[\d+/\d+\] {component}$", up.stdout, re.M), (component, up.stdout[-6000:])
     assert f"the dashboard: http://localhost:{PORT}/" in up.stdout, up.stdout[-3000:]
+    published = subprocess.run(["docker", "port", NODE, "8050/tcp"], capture_output=True, text=True).stdout.split()
+    assert published == [f"127.0.0.1:{PORT}"], "on loopback only unless BIGDATA_DASHBOARD_ADDRESS says otherwise"
 
 
 @pytest.fixture(scope="module")

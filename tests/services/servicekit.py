@@ -95,8 +95,12 @@ class ServiceProcess:
         out.close()
         return self
 
-    def http(self, method: str = "GET", path: str = "/health") -> tuple[int, dict]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method)
+    def http(self, method: str = "GET", path: str = "/health", token: str | None = None) -> tuple[int, dict]:
+        """A request to the service; a control request (not a GET) carries the producer's token
+        (the run's BIGDATA_PRODUCER_TOKEN, unless `token` says another)."""
+        token = token or {**os.environ, **self.env}.get("BIGDATA_PRODUCER_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if method != "GET" and token else {}
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=5) as reply:
                 return reply.status, json.loads(reply.read())

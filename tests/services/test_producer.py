@@ -74,6 +74,7 @@ def test_symbols_are_added_and_removed_over_http_and_sigterm_exits_0(services, k
     producer.wait_running()
     assert producer.http("GET", "/") == (200, {"source": "synthetic", "symbols": [first]})
 
+    assert producer.http("POST", f"/{second}", token="not-the-token")[0] == 401, "control needs the token"
     added_at = int(time.time() * 1000)
     status, body = producer.http("POST", f"/{second}")
     assert status == 201 and body["symbols"] == sorted([first, second])

@@ -14,10 +14,12 @@ from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, write_inventory
 
 PASSWORD = "marathon-secret-0123456789"
+TOKEN = "producer-token-0123456789"  # the marathon hosts run the pipeline's apps
 
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
-    return write_inventory(tmp_path, f"marathon_http_password = {PASSWORD!r}\n" + all_data)
+    return write_inventory(tmp_path, f"marathon_http_password = {PASSWORD!r}\nproducer_token = {TOKEN!r}\n"
+                           + all_data)
 
 
 hosts = never_contacted

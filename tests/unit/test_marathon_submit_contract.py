@@ -51,7 +51,7 @@ CONFLICT_409 = {"message": "An app with id [/existing_app] already exists."}
 INVALID_422 = {"message": "Object is not valid",
                "details": [{"path": "/upgradeStrategy/minimumHealthCapacity", "errors": ["is greater than 1"]}]}
 SECRETS = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "k" * 24, "BIGDATA_CASSANDRA_PASSWORD": "c" * 24,
-           "BIGDATA_REDIS_PASSWORD": "r" * 24}
+           "BIGDATA_REDIS_PASSWORD": "r" * 24, "BIGDATA_PRODUCER_TOKEN": "t" * 24}
 USER, PASSWORD = "bigdata", "contract-password-0123456789"
 
 
@@ -412,7 +412,8 @@ def test_contract_command_line_end_to_end():
         again = subprocess.run(command[:-2] + ["--secrets", "plugin", "--only", "producer"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again.stderr
-        assert "/bigdata/producer: updated (env.BIGDATA_KAFKA_CLIENT_PASSWORD, secrets)" in again.stdout
+        assert "/bigdata/producer: updated (env.BIGDATA_KAFKA_CLIENT_PASSWORD, env.BIGDATA_PRODUCER_TOKEN, secrets)" \
+            in again.stdout
         assert marathon.apps["/bigdata/producer"]["env"]["BIGDATA_KAFKA_CLIENT_PASSWORD"] == \
             {"secret": "kafka-client-password"}
         bad = subprocess.run(command[:5] + ["--scale", "storage-writer=many"], cwd=ROOT, env=env,
@@ -444,8 +445,9 @@ def test_contract_the_pipeline_deploy_submits_with_the_inventorys_site_env_and_i
         inventory = tmp_path / "with_marathon.py"
         inventory.write_text(
             "local = [('@local', {'address': '127.0.0.1', 'marathon_http_port': %d, "
-            "'marathon_http_password': %r, 'kafka_port': 9093})]\n"
-            "marathon = kafka = cassandra = redis = spark_master = local\n" % (port, PASSWORD))
+            "'marathon_http_password': %r, 'producer_token': %r, 'kafka_port': 9093})]\n"
+            "marathon = kafka = cassandra = redis = spark_master = local\n"
+            % (port, PASSWORD, SECRETS["BIGDATA_PRODUCER_TOKEN"]))
         env = {**os.environ, **SECRETS, "BIGDATA_SECRETS_FILE": os.devnull}
         done = subprocess.run([sys.executable, "-m", "pyinfra", "-y", str(inventory), "deploys/apps.py",
                                "--data", 'pipeline_image_tags={"bigdata/pipeline": "abc123"}',

@@ -127,3 +127,16 @@ def test_our_running_node_may_hold_the_port(busy_port, healthy):
 def test_a_dashboard_port_that_is_no_port_is_refused(healthy, capsys, value):
     healthy.setenv(local.DASHBOARD_PORT_ENV, value)
     assert f"{local.DASHBOARD_PORT_ENV}='{value}' is not a port number" in refusal(capsys, Exit.SETTINGS)
+
+
+@pytest.mark.parametrize("value", ["localhost", "0.0.0.256", "every"])
+def test_a_dashboard_address_that_is_no_ip_address_is_refused(healthy, capsys, value):
+    healthy.setenv(local.DASHBOARD_ADDRESS_ENV, value)
+    assert f"{local.DASHBOARD_ADDRESS_ENV}='{value}' is not an IP address" in refusal(capsys, Exit.SETTINGS)
+
+
+def test_the_dashboard_is_published_on_loopback_unless_asked_otherwise(monkeypatch):
+    monkeypatch.delenv(local.DASHBOARD_ADDRESS_ENV, raising=False)
+    assert local.dashboard_address() == "127.0.0.1"
+    monkeypatch.setenv(local.DASHBOARD_ADDRESS_ENV, "0.0.0.0")
+    assert local.dashboard_address() == "0.0.0.0"

@@ -12,7 +12,8 @@ from marathon.schema import AppDefinitionError
 
 # What the deploy passes: secret source -> the external Swarm secret's (versioned) name.
 SECRETS = {source: f"bigdata-{source.lower().replace('_', '-')}-v3" for source in
-           ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD")}
+           ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD",
+            "BIGDATA_PRODUCER_TOKEN")}
 
 
 def user(name):
@@ -168,7 +169,8 @@ def test_stack_declares_the_host_network_and_external_secrets(services):
 
 def test_stack_declares_only_the_secrets_its_services_mount(services):
     document = swarm.stack({"producer": services["producer"]})
-    assert document["secrets"] == {SECRETS["BIGDATA_KAFKA_CLIENT_PASSWORD"]: {"external": True}}
+    assert document["secrets"] == {SECRETS[source]: {"external": True}
+                                   for source in ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_PRODUCER_TOKEN")}
 
 
 def test_spec_hash_is_deterministic_ignores_its_label_and_follows_the_image():
