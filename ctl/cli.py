@@ -40,16 +40,24 @@ def prepare(*, mirror: bool = True) -> None:
         artifact_mirror.build_mirror()
 
 
-# Fast to slow, so a broken unit fails the run in seconds, not after the clusters.
-TEST_ORDER = ["tests/unit", "tests/mirror", "tests/images", "tests/cluster", "tests/services", "tests/e2e"]
+# The quick tiers first and alone, so a broken unit fails the run in seconds; then the slow
+# tiers in two lanes at once, one per platform shape (tests/conftest.py assigns the lanes).
+QUICK_TIERS = ["tests/unit", "tests/mirror"]
+SLOW_TIERS = ["tests/images", "tests/cluster", "tests/services", "tests/e2e"]
+LANES = ["-n", "2", "--dist", "loadgroup"]
 
 
 def test(pytest_args: list[str]) -> int:
+    """Every tier, or, given pytest's arguments, exactly those (add LANES' options for lanes)."""
     started = time.monotonic()
     prepare()
-    args = pytest_args or [path for path in TEST_ORDER if (ROOT / path).is_dir()]
-    say("running the tests: " + " ".join(args))
-    code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
+    runs = [pytest_args] if pytest_args else [QUICK_TIERS, [*LANES, *SLOW_TIERS]]
+    code = 0
+    for args in runs:
+        say("running the tests: " + " ".join(args))
+        code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
+        if code:
+            break
     say(f"./bigdata test finished in {time.monotonic() - started:.0f}s with exit code {code}")
     return code
 
