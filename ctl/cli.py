@@ -15,12 +15,9 @@ environment is made: this module imports nothing outside the standard library at
 """
 import argparse
 import os
-import subprocess
 import sys
-import time
 from typing import Callable
 
-from ctl import ROOT
 from ctl.console import EXIT_CODES_HELP, Exit, Refusal, say
 
 # Set by ./bigdata for its first, environment-less pass: parse and answer --help (exit 0) or
@@ -40,26 +37,10 @@ def prepare(*, mirror: bool = True) -> None:
         artifact_mirror.build_mirror()
 
 
-# The quick tiers first and alone, so a broken unit fails the run in seconds; then the slow
-# tiers in two lanes at once, one per platform shape (tests/conftest.py assigns the lanes).
-QUICK_TIERS = ["tests/unit", "tests/mirror"]
-SLOW_TIERS = ["tests/images", "tests/cluster", "tests/services", "tests/e2e"]
-LANES = ["-n", "2", "--dist", "loadgroup"]
-
-
 def test(pytest_args: list[str]) -> int:
-    """Every tier, or, given pytest's arguments, exactly those (add LANES' options for lanes)."""
-    started = time.monotonic()
+    from ctl import testrun
     prepare()
-    runs = [pytest_args] if pytest_args else [QUICK_TIERS, [*LANES, *SLOW_TIERS]]
-    code = 0
-    for args in runs:
-        say("running the tests: " + " ".join(args))
-        code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
-        if code:
-            break
-    say(f"./bigdata test finished in {time.monotonic() - started:.0f}s with exit code {code}")
-    return code
+    return testrun.run(pytest_args)
 
 
 # What each command runs (args -> exit code, None for Exit.OK). Imports are made here, not

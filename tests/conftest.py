@@ -3,7 +3,6 @@ provisioned by the project's own inventories and deploys, handed to testinfra, a
 removed at the end, even when a test fails or the run is interrupted."""
 import os
 import signal
-import sys
 import time
 from dataclasses import dataclass
 
@@ -12,6 +11,7 @@ import testinfra
 
 from ctl import hosts, images, prereqs
 from ctl import ROOT
+from ctl.testrun import LANE_ENV, ONE_NODE_LANE, THREE_NODE_LANE
 from ctl.provision import DeployResult, containers_of, load_inventory, run_deploy
 from shared import secrets
 from deploys.inventory import collect, inventory_groups
@@ -78,35 +78,29 @@ def host_image():
     return images.host_image()
 
 
-# The slow tiers run in two lanes at once (`./bigdata test`: pytest-xdist, --dist loadgroup),
-# one per platform shape: the three-node rig's tests in one, everything else (the one-node
-# rig, the images, `./bigdata up`'s own node, Vagrant) in the other. Each lane provisions
-# its own rig; most of a rig's time is spent waiting for JVMs and rings, not computing.
-THREE_NODE_LANE, ONE_NODE_LANE = "three-node", "one-node"
-
-
 def lane(item) -> str:
+    """The lane of ./bigdata test (ctl/testrun.py) a test runs in: the three-node rig's or the other."""
     params = getattr(item, "callspec", None)
     on_three = "three_node" in item.fixturenames or (params and params.params.get("platform") == "three_node")
     return THREE_NODE_LANE if on_three else ONE_NODE_LANE
 
 
 def pytest_collection_modifyitems(config, items):
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(lane(item)))
+    wanted = os.environ.get(LANE_ENV)
+    if wanted:
+        config.hook.pytest_deselected(items=[item for item in items if lane(item) != wanted])
+        items[:] = [item for item in items if lane(item) == wanted]
 
 
 @pytest.fixture(scope="session")
 def progress(pytestconfig):
-    """Prints a line to the terminal even while pytest captures output (to stderr, which a
-    pytest-xdist worker shares with the terminal): long provisioning steps say what they are doing."""
+    """Prints a line to the terminal even while pytest captures output: long
+    provisioning steps say what they are doing."""
     capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    where = f"[{worker}] " if worker else ""
 
     def say(message: str) -> None:
         with capture.global_and_fixture_disabled():
-            print(f"\n==> {where}{message}", file=sys.__stderr__, flush=True)
+            print(f"\n==> {message}", flush=True)
 
     return say
 
