@@ -15,12 +15,9 @@ environment is made: this module imports nothing outside the standard library at
 """
 import argparse
 import os
-import subprocess
 import sys
-import time
 from typing import Callable
 
-from ctl import ROOT
 from ctl.console import EXIT_CODES_HELP, Exit, Refusal, say
 
 # Set by ./bigdata for its first, environment-less pass: parse and answer --help (exit 0) or
@@ -40,18 +37,10 @@ def prepare(*, mirror: bool = True) -> None:
         artifact_mirror.build_mirror()
 
 
-# Fast to slow, so a broken unit fails the run in seconds, not after the clusters.
-TEST_ORDER = ["tests/unit", "tests/mirror", "tests/images", "tests/cluster", "tests/services", "tests/e2e"]
-
-
 def test(pytest_args: list[str]) -> int:
-    started = time.monotonic()
+    from ctl import testrun
     prepare()
-    args = pytest_args or [path for path in TEST_ORDER if (ROOT / path).is_dir()]
-    say("running the tests: " + " ".join(args))
-    code = subprocess.call([sys.executable, "-m", "pytest", *args], cwd=ROOT)
-    say(f"./bigdata test finished in {time.monotonic() - started:.0f}s with exit code {code}")
-    return code
+    return testrun.run(pytest_args)
 
 
 # What each command runs (args -> exit code, None for Exit.OK). Imports are made here, not

@@ -1,11 +1,13 @@
 """What `./bigdata` tells its user: progress of long work, and refusals with the
 exit code that says which kind of problem stopped it."""
 import contextlib
+import fcntl
 import shlex
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from enum import IntEnum
 from typing import NoReturn
 
@@ -55,6 +57,21 @@ def step(message: str):
     started = time.monotonic()
     yield
     say(f"{message}: done in {time.monotonic() - started:.1f}s")
+
+
+@contextlib.contextmanager
+def taking_turns(lock: Path, what: str):
+    """Holds `lock` (a file) for the block: concurrent callers on this machine (a developer
+    and a test run, or a test run's two lanes) build `what` one at a time, the later one
+    finding it done."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"{what}: another build is running; waiting for it")
+            fcntl.flock(held, fcntl.LOCK_EX)
+        yield
 
 
 def run(*args, quiet=False, **kwargs) -> subprocess.CompletedProcess:

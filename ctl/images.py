@@ -20,7 +20,7 @@ import tomllib
 from pathlib import Path
 
 from ctl import CACHE, ROOT, RUN
-from ctl.console import Progress, fail, run, say, step
+from ctl.console import Progress, fail, run, say, step, taking_turns
 
 SUITE = "bookworm"
 BASE_REPO = "bigdata/base"
@@ -32,6 +32,8 @@ PIPELINE_RECIPE = ROOT / "images/pipeline"
 WHEELS = CACHE / "mirror" / "wheels"  # the services' wheels, for the images' Python
 # The images' Python is bookworm's python3.11 (3.11.2) on glibc 2.36: the wheels must suit it.
 IMAGE_PYTHON, IMAGE_ABI, IMAGE_GLIBC = "3.11.2", "cp311", (2, 36)
+# One builder of the pipeline's images at a time on this machine (the test run's lanes both ask)
+PIPELINE_LOCK = CACHE / "pipeline-images.lock"
 
 
 def _digest(*parts) -> str:
@@ -225,6 +227,11 @@ def pipeline_images() -> dict[str, str]:
     bigdata/pipeline runs every service (`python -m services.<name>`); bigdata/spark-job
     adds Java and Spark for the stream processor's driver. Both are also tagged :latest
     (what marathon/apps name)."""
+    with taking_turns(PIPELINE_LOCK, "the pipeline's images"):
+        return _pipeline_images()
+
+
+def _pipeline_images() -> dict[str, str]:
     from ctl import frontend
     from ctl import mirror
     from deploys.versions import artifact

@@ -13,6 +13,7 @@ import testinfra
 
 from ctl import hosts, images, prereqs
 from ctl import ROOT
+from ctl.testrun import LANE_ENV, ONE_NODE_LANE, THREE_NODE_LANE
 from ctl.provision import DeployResult, containers_of, load_inventory, run_deploy
 from shared import secrets
 from deploys.inventory import collect, inventory_groups
@@ -89,6 +90,20 @@ def host_image():
     prereqs.ensure_docker()
     hosts.remove_orphans()
     return images.host_image()
+
+
+def lane(item) -> str:
+    """The lane of ./bigdata test (ctl/testrun.py) a test runs in: the three-node rig's or the other."""
+    params = getattr(item, "callspec", None)
+    on_three = "three_node" in item.fixturenames or (params and params.params.get("platform") == "three_node")
+    return THREE_NODE_LANE if on_three else ONE_NODE_LANE
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = os.environ.get(LANE_ENV)
+    if wanted:
+        config.hook.pytest_deselected(items=[item for item in items if lane(item) != wanted])
+        items[:] = [item for item in items if lane(item) == wanted]
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,12 @@ distribution: recipe() and build()), packed and published only when its recipe
 or its tarball no longer matches its .sha512."""
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import shutil
 from pathlib import Path
 
-from ctl.console import say, step
+from ctl.console import say, step, taking_turns
 from ctl.mirror import archive, cassandra, kafka, spark, zookeeper
 from deploys.versions import artifact
 
@@ -21,13 +20,7 @@ NAMES = tuple(DISTRIBUTIONS)
 def build_mirror(names=NAMES, force: bool = False) -> Path:
     """Build every distribution that is missing or stale; return the mirror root.
     Concurrent callers (a developer and a test run) take turns."""
-    archive.WORK.mkdir(parents=True, exist_ok=True)
-    with (archive.WORK / ".lock").open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say("mirror: another build is running; waiting for it")
-            fcntl.flock(lock, fcntl.LOCK_EX)
+    with taking_turns(archive.WORK / ".lock", "mirror"):
         for name in names:
             ensure(name, force=force)
     return archive.MIRROR

@@ -1,6 +1,8 @@
 """The apps' images onto each swarm node, with no registry: `docker save` to a cache on
 the control machine, upload, `docker load`, and only where the node's copy differs."""
+import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 from pyinfra import host
@@ -37,16 +39,30 @@ def _ship_image(reference: str, image_id: str, cache: Path) -> None:
     if (host.get_fact(Command, command=inspect % image_id) or "").strip() == image_id:
         server.shell(name=f"Tag image {reference}", commands=[tag])
         return
-    repository = reference.rsplit(":", 1)[0].replace("/", "_")
-    tarball = cache / f"{repository}-{image_id.split(':')[-1][:16]}.tar"
-    if not tarball.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        for older in cache.glob(f"{repository}-*.tar"):  # one tarball per repository is enough
-            older.unlink()
-        partial = tarball.with_suffix(".partial")
-        subprocess.run(["docker", "save", "--output", str(partial), image_id], check=True)
-        partial.rename(tarball)
+    tarball = _saved(reference, image_id, cache)
     upload = f"{UPLOADS}/{tarball.name}"
     files.directory(name="Directory for image uploads", path=UPLOADS, mode="0700")
     files.put(name=f"Upload image {reference}", src=str(tarball), dest=upload, mode="0600")
     server.shell(name=f"Load image {reference}", commands=[f"docker load --input {upload}", tag, f"rm -f {upload}"])
+
+
+def _saved(reference: str, image_id: str, cache: Path) -> Path:
+    """The image's `docker save` tarball in the cache, made when missing. The hosts of one
+    run prepare at the same time (pyinfra's greenlets), so each writes a file of its own
+    and moves it into place atomically."""
+    repository = reference.rsplit(":", 1)[0].replace("/", "_")
+    tarball = cache / f"{repository}-{image_id.split(':')[-1][:16]}.tar"
+    if tarball.exists():
+        return tarball
+    cache.mkdir(parents=True, exist_ok=True)
+    for older in cache.glob(f"{repository}-*.tar"):  # one tarball per repository is enough
+        if older != tarball:
+            older.unlink(missing_ok=True)
+    with tempfile.NamedTemporaryFile(dir=cache, prefix=f".{tarball.name}.", delete=False) as partial:
+        pass
+    try:
+        subprocess.run(["docker", "save", "--output", partial.name, image_id], check=True)
+        os.replace(partial.name, tarball)
+    finally:
+        Path(partial.name).unlink(missing_ok=True)
+    return tarball

@@ -16,11 +16,12 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from ctl import ROOT, hosts
+from ctl import ROOT, hosts, images
 from services.core import clients
 from shared import names
 from services.core.settings import Settings
@@ -304,12 +305,41 @@ SPARK_HOME = "/opt/bigdata/spark"
 CHECKPOINTS = "/var/lib/bigdata/spark/checkpoints"
 SERVICE_USER = "bigdata"
 
+# What the job imports beyond the standard library and pyspark (services/core/settings.py);
+# a Spark host's python3 has none of it, so it is shipped beside the code, as wheels unpacked
+JOB_DEPENDENCIES = ("pydantic-settings",)
+
+
+def _job_wheels() -> list[Path]:
+    """The services' wheels (the images' own, for the hosts' Python 3.11) of JOB_DEPENDENCIES
+    and everything they require."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    wanted, todo = set(), list(JOB_DEPENDENCIES)
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name not in wanted:
+            wanted.add(name)
+            todo += [Requirement(r).name for r in metadata.requires(name) or [] if "extra ==" not in r]
+    return [w for w in images.service_wheels() if canonicalize_name(w.name.split("-")[0]) in wanted]
+
+
 def install(container: str) -> None:
-    """services/ (what the job imports) into the Spark host, as an operator would ship it."""
+    """The job's code (services/, shared/) and its dependencies into the Spark host, as an
+    operator would ship it."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for item in ("services/__init__.py", "services/core", "services/stream_processor"):
+        for item in ("services/__init__.py", "services/core", "services/stream_processor", "shared"):
             archive.add(ROOT / item, arcname=item, filter=lambda t: None if "__pycache__" in t.name else t)
+        for wheel in _job_wheels():
+            with zipfile.ZipFile(wheel) as unpacked:
+                for member in unpacked.infolist():
+                    if not member.is_dir():
+                        info = tarfile.TarInfo(member.filename)
+                        info.size = member.file_size
+                        archive.addfile(info, io.BytesIO(unpacked.read(member)))
     subprocess.run(["docker", "exec", "-i", container, "sh", "-c",
                     f"rm -rf {APP_DIR} && mkdir -p {APP_DIR} && tar -C {APP_DIR} -x && chmod -R a+rX {APP_DIR}"],
                    input=buffer.getvalue(), check=True, timeout=60)
