@@ -14,6 +14,13 @@ LATEST_KEY_PREFIX = "latest:"          # Redis hash per symbol with its latest a
 LIVE_CHANNEL = "stock-live"            # Redis pub/sub channel: provisional records, conflated
 LIVE_KEY_PREFIX = "live:"              # Redis hash per symbol with its current provisional values
 
+# Redis ACL users: the operator's (and the deploy's checks), and one per service, each
+# allowed exactly its channels, keys and commands (deploys/redis)
+REDIS_ADMIN_USER = "admin"
+REDIS_PUBLISHER_USER = "publisher"     # the Redis publisher: Spark's records
+REDIS_LIVE_LANE_USER = "live-lane"     # the live lane: provisional records
+REDIS_DASHBOARD_USER = "dashboard"     # reads and subscribes only
+
 # Kafka SCRAM users: the brokers' own, and the one the pipeline's services use
 KAFKA_ADMIN_USER = "admin"
 KAFKA_CLIENT_USER = "pipeline"

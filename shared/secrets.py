@@ -8,7 +8,10 @@ from pathlib import Path
 
 # Every secret the platform reads; tests generate a value for each.
 NAMES = (
-    "BIGDATA_REDIS_PASSWORD",
+    "BIGDATA_REDIS_PASSWORD",  # Redis's admin user (operators, the deploy's checks)
+    "BIGDATA_REDIS_PUBLISHER_PASSWORD",
+    "BIGDATA_REDIS_LIVE_LANE_PASSWORD",
+    "BIGDATA_REDIS_DASHBOARD_PASSWORD",
     "BIGDATA_KAFKA_ADMIN_PASSWORD",
     "BIGDATA_KAFKA_CLIENT_PASSWORD",
     "BIGDATA_CASSANDRA_PASSWORD",

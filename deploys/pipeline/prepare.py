@@ -12,6 +12,8 @@ from deploys.kafka import Settings as KafkaSettings
 from deploys.pipeline.settings import Settings
 from deploys.redis import Settings as RedisSettings
 from deploys.spark import Settings as SparkSettings
+from deploys.swarm import MANAGERS, WORKERS
+from deploys.tls import CA_FILE, Settings as TlsSettings
 from deploys.topology import address, members
 from marathon import apps as app_defs
 from marathon.apps import App
@@ -21,6 +23,19 @@ from marathon.schema import AppDefinitionError
 def setting(member, model, key):
     """A member's setting: its inventory data, else the model's default."""
     return member.data.get(key) or model.model_fields[key].default
+
+
+def tls_ca(member) -> str | None:
+    """Where a host with TLS on keeps the platform's CA certificate (the same path on every
+    host, each app's container sees it there), or None when its TLS is off."""
+    tls = TlsSettings.from_host(member)
+    return f"{tls.tls_dir}/{CA_FILE}" if tls.tls_enabled else None
+
+
+def site_files() -> list[str]:
+    """Host files every app's containers see read-only: the CA's certificate when TLS is on."""
+    return sorted({ca for member in members(MANAGERS) + members(WORKERS) + members("marathon")
+                   if (ca := tls_ca(member))})
 
 
 def site_env() -> dict[str, str]:
@@ -38,6 +53,8 @@ def site_env() -> dict[str, str]:
     if redis := members("redis"):
         env["BIGDATA_REDIS_HOST"] = address(redis[0])
         env["BIGDATA_REDIS_PORT"] = str(setting(redis[0], RedisSettings, "redis_port"))
+        if ca := tls_ca(redis[0]):
+            env |= {"BIGDATA_REDIS_TLS": "true", "BIGDATA_TLS_CA_FILE": ca}
     if spark := members("spark_master"):
         env["BIGDATA_SPARK_MASTER"] = "spark://" + ",".join(
             f"{address(m)}:{setting(m, SparkSettings, 'spark_master_port')}" for m in spark)
@@ -60,7 +77,8 @@ def load(folder: str) -> list[App]:
 def prepare(settings: Settings, *, inline_secrets: bool) -> list[App]:
     try:
         return app_defs.prepare(load(settings.pipeline_apps_dir), image_tags=settings.pipeline_image_tags,
-                                env=site_env(), scale=settings.pipeline_scale, app_env=settings.pipeline_env,
+                                env=site_env(), read_only_files=site_files(), scale=settings.pipeline_scale,
+                                app_env=settings.pipeline_env,
                                 lookup_secret=lookup_secret if inline_secrets else None)
     except (AppDefinitionError, ValueError, KeyError) as error:
         raise DeployError(f"pipeline apps: {error}") from None

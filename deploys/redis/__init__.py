@@ -1,61 +1,125 @@
-"""Redis from Debian's package: password, bound to the host address, AOF
-persistence and a maxmemory policy. The publisher's pub/sub and latest values live here."""
+"""Redis from Debian's package: ACL users (an admin, and one per service allowed exactly
+its channels, keys and commands; the default user off), TLS on its port when tls_enabled
+(no plaintext port then), bound to the host address, AOF persistence and a maxmemory
+policy. The publisher's pub/sub and latest values live here."""
+import hashlib
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 from pyinfra import host
 from pyinfra.api import deploy
-from pyinfra.operations import apt, files, systemd
+from pyinfra.operations import apt, files, server, systemd
 
+from shared import names
 from deploys.common import template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings, Port
+from deploys.tls import CA_FILE, Settings as TlsSettings, listener_files
 from deploys.topology import address
+
+SECRET = "a secret: set {env} in the environment or in inventories/secrets.env"
 
 
 class Settings(ComponentSettings):
     groups = ("redis",)
 
     redis_port: Port = 6379
-    redis_password: str = Field(min_length=16, description=(
-        "a secret: set BIGDATA_REDIS_PASSWORD in the environment or in inventories/secrets.env"))
+    # the admin user's (operators, the deploy's own checks); each service has its own below
+    redis_password: str = Field(min_length=16, description=SECRET.format(env="BIGDATA_REDIS_PASSWORD"))
+    redis_publisher_password: str = Field(min_length=16, description=SECRET.format(
+        env="BIGDATA_REDIS_PUBLISHER_PASSWORD"))
+    redis_live_lane_password: str = Field(min_length=16, description=SECRET.format(
+        env="BIGDATA_REDIS_LIVE_LANE_PASSWORD"))
+    redis_dashboard_password: str = Field(min_length=16, description=SECRET.format(
+        env="BIGDATA_REDIS_DASHBOARD_PASSWORD"))
     redis_maxmemory_mb: int = Field(256, ge=16)
     redis_maxmemory_policy: Literal["noeviction", "allkeys-lru", "allkeys-lfu", "volatile-lru",
                                     "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"] = "allkeys-lru"
     redis_appendfsync: Literal["always", "everysec", "no"] = "everysec"
 
 
+# What each service's connection does (redis-py): log in, name itself, ping
+CONNECTION = ("+ping", "+client|setname", "+client|setinfo")
+# ... and a writer of records: its Lua script (HGET, HSET of a key), EVALSHA in a pipeline, PUBLISH
+WRITER = (*CONNECTION, "+evalsha", "+eval", "+script|load", "+script|exists", "+hget", "+hset", "+publish")
+
+
+@dataclass(frozen=True)
+class AclUser:
+    name: str
+    password_setting: str
+    rules: tuple[str, ...]  # keys (~), channels (&), commands (+)
+
+
+ACL_USERS = (
+    AclUser(names.REDIS_ADMIN_USER, "redis_password", ("~*", "&*", "+@all")),
+    AclUser(names.REDIS_PUBLISHER_USER, "redis_publisher_password",
+            (f"~{names.LATEST_KEY_PREFIX}*", f"&{names.ANALYTICS_CHANNEL}", *WRITER)),
+    AclUser(names.REDIS_LIVE_LANE_USER, "redis_live_lane_password",
+            (f"~{names.LIVE_KEY_PREFIX}*", f"&{names.LIVE_CHANNEL}", *WRITER)),
+    AclUser(names.REDIS_DASHBOARD_USER, "redis_dashboard_password",
+            (f"~{names.LATEST_KEY_PREFIX}*", f"~{names.LIVE_KEY_PREFIX}*", f"&{names.ANALYTICS_CHANNEL}",
+             f"&{names.LIVE_CHANNEL}", *CONNECTION, "+hgetall", "+subscribe", "+unsubscribe")),
+)
+
+
+def acl_lines(settings: Settings) -> list[str]:
+    """redis.conf's `user` lines: the default user off, each user with its password's SHA-256
+    (never the password itself) and exactly its rules."""
+    lines = ["user default off resetkeys resetchannels -@all"]
+    for user in ACL_USERS:
+        digest = hashlib.sha256(getattr(settings, user.password_setting).encode()).hexdigest()
+        lines.append(f"user {user.name} on #{digest} resetkeys resetchannels -@all {' '.join(user.rules)}")
+    return lines
+
+
 @deploy("Redis", data_defaults=Settings.defaults())
 def install_redis():
-    """Install and configure Redis, restart it on a config change and wait until it answers.
+    """Install and configure Redis, restart it on a config change (or a new certificate) and
+    wait until it answers.
 
     Args (inventory data, defaults in `Settings`):
-        redis_password: required secret; clients AUTH with it
+        redis_password: the admin user's password (a secret); each service user's its own
         redis_port, redis_maxmemory_mb, redis_maxmemory_policy, redis_appendfsync
+        tls_enabled, tls_dir (deploys/tls): TLS on redis_port, and no plaintext port
     """
     settings = Settings.from_host(host)
+    tls = listener_files()
     bind_address = host.get_fact(ResolvedAddress, hostname=address())
     apt.packages(name="Install redis-server", packages=["redis-server", "redis-tools"], no_recommends=True)
+    if tls:
+        server.user(name=f"Redis reads the host's TLS key (group {tls.group})", user="redis", groups=[tls.group],
+                    append=True, ensure_home=False)
     config = files.template(
         name="Configure Redis", src=template(__package__, "redis.conf.j2"), dest="/etc/redis/redis.conf",
-        user="redis", group="redis", mode="0640", settings=settings, bind_address=bind_address,
+        user="redis", group="redis", mode="0640", settings=settings, bind_address=bind_address, tls=tls,
+        acl_lines=acl_lines(settings),
     )
     # apt starts Redis with its stock config before ours is written: restart on change
     systemd.service(name="Restart Redis on a config change", service="redis-server", running=True,
                     enabled=True, restarted=True, _if=config.did_change)
     systemd.service(name="Keep Redis enabled and running", service="redis-server", running=True, enabled=True)
-    wait_until("Wait until Redis answers with AUTH", answers_check(settings, bind_address), timeout=60,
-               _if=config.did_change)
+    wait_until("Wait until Redis answers its admin user", answers_check(settings, bind_address, tls and tls.ca),
+               timeout=60, _if=config.did_change)
 
 
-def answers_check(settings: Settings, bind_address: str) -> str:
-    """Succeeds when Redis at that address answers PING with the password (prints PONG).
+def cli(settings: Settings, target: str, ca: str | None, user: str = names.REDIS_ADMIN_USER) -> str:
+    """redis-cli as a user of Redis at `target` (over TLS, checking the certificate against
+    the CA, when on); its password comes from the environment (REDISCLI_AUTH), never the
+    command line."""
+    secure = f" --tls --cacert {ca}" if ca else ""
+    return f"redis-cli --no-auth-warning -h {target} -p {settings.redis_port} --user {user}{secure}"
+
+
+def answers_check(settings: Settings, target: str, ca: str | None) -> str:
+    """Succeeds when Redis at that address answers PING to the admin user (prints PONG).
     The deploy waits on it; `./bigdata status` reports it."""
-    return (f"REDISCLI_AUTH='{settings.redis_password}' redis-cli -h {bind_address} -p {settings.redis_port} ping "
-            f"| grep -x PONG")
+    return f"REDISCLI_AUTH='{settings.redis_password}' {cli(settings, target, ca)} ping | grep -x PONG"
 
 
 def status_check(values, name: str, ip: str) -> tuple[str, dict]:
     """What `./bigdata status` runs on a one-node platform: PING answered."""
-    return answers_check(Settings.from_values(values), ip), {}
+    tls = TlsSettings.from_values(values)
+    return answers_check(Settings.from_values(values), ip, f"{tls.tls_dir}/{CA_FILE}" if tls.tls_enabled else None), {}

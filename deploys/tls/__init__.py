@@ -16,7 +16,9 @@ No listener uses the files yet (issue 14 turns TLS on service by service).
 """
 from __future__ import annotations
 
+import hashlib
 import shlex
+from dataclasses import dataclass
 from io import StringIO
 
 from pydantic import Field, ValidationInfo, field_validator
@@ -70,6 +72,37 @@ class Settings(ComponentSettings):
         return [problem] if problem else []
 
 
+# host name -> a digest of the certificate it has after this run (install_tls records it)
+_ISSUED: dict[str, str] = {}
+
+
+def _digest(cert_pem: bytes | None) -> str:
+    return hashlib.sha256(cert_pem or b"").hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class ListenerFiles:
+    """What a TLS listener on this host is configured with: the files' paths, and a digest of
+    the certificate this run leaves there: a component that writes it into its configuration
+    restarts when the certificate is issued again (a rotation reaches every listener)."""
+    ca: str
+    cert: str
+    key: str
+    group: str  # the group that may read the key: a daemon running as another user joins it
+    cert_digest: str
+
+
+def listener_files() -> ListenerFiles | None:
+    """This host's TLS files for a listener, or None when TLS is off (tls_enabled)."""
+    settings = Settings.from_host(host)
+    if not settings.tls_enabled:
+        return None
+    directory = settings.tls_dir
+    digest = _ISSUED.get(host.name) or _digest(_current(f"{directory}/{CERT_FILE}"))  # tls not in this run
+    return ListenerFiles(f"{directory}/{CA_FILE}", f"{directory}/{CERT_FILE}", f"{directory}/{KEY_FILE}",
+                         CommonSettings.from_host(host).service_user, digest)
+
+
 def host_names() -> pki.HostNames:
     """What this host's certificate names: its inventory name and address (those that are
     DNS names or IPs) and the IP the address resolves to on the host."""
@@ -121,11 +154,13 @@ def install_tls():
     files.put(name="Put the CA's certificate", src=StringIO(ca.cert_pem.decode()), dest=f"{directory}/{CA_FILE}",
               user="root", group=group, mode="0644")
     if reason is None:  # kept as they are: only their owners and modes are seen to
+        _ISSUED[host.name] = _digest(_current(cert_path))
         files.file(name="Keep the host's key", path=key_path, user="root", group=group, mode="0640")
         files.file(name="Keep the host's certificate", path=cert_path, user="root", group=group, mode="0644")
         return
     logger.info(f"{host.name}: a new TLS certificate for {names}: {reason}")
     key_pem, cert_pem = pki.issue(ca, names, settings.tls_cert_days)
+    _ISSUED[host.name] = _digest(cert_pem)
     # the key first: should the run stop between the two, the next one sees a key that
     # does not match the certificate and issues both again
     files.put(name="Put the host's new key", src=StringIO(key_pem.decode()), dest=key_path,

@@ -6,7 +6,10 @@ environment or from the untracked inventories/secrets.env.
 """
 from shared.secrets import ca_file, secret
 
-redis_password = secret("BIGDATA_REDIS_PASSWORD")
+redis_password = secret("BIGDATA_REDIS_PASSWORD")  # its admin user
+redis_publisher_password = secret("BIGDATA_REDIS_PUBLISHER_PASSWORD")
+redis_live_lane_password = secret("BIGDATA_REDIS_LIVE_LANE_PASSWORD")
+redis_dashboard_password = secret("BIGDATA_REDIS_DASHBOARD_PASSWORD")
 
 # Kafka (deploys/kafka): the brokers' own SCRAM user and the pipeline's
 kafka_admin_password = secret("BIGDATA_KAFKA_ADMIN_PASSWORD")

@@ -137,6 +137,17 @@ def with_env(app: App, env: dict[str, str]) -> App:
     return app.replace(definition)
 
 
+def with_read_only_files(app: App, paths: list[str]) -> App:
+    """Host files the app's containers see read-only at the same path (e.g. the platform's CA
+    certificate, on every host where TLS is on)."""
+    definition = copy.deepcopy(app.definition)
+    volumes = definition.setdefault("container", {}).setdefault("volumes", [])
+    for path in paths:
+        if not any(volume.get("containerPath") == path for volume in volumes):
+            volumes.append({"containerPath": path, "hostPath": path, "mode": "RO"})
+    return app.replace(definition)
+
+
 def with_instances(app: App, instances: int) -> App:
     if instances < 0:
         raise AppDefinitionError(app.label, [f"instances: {instances} is negative"])
@@ -179,11 +190,12 @@ def _taken_for(app: App, by_app: dict) -> list:
 
 def prepare(apps: list[App], *, image_tags: dict[str, str] | None = None, env: dict[str, str] | None = None,
             scale: dict[str, int] | None = None, app_env: dict[str, dict[str, str]] | None = None,
-            lookup_secret: Callable[[str], str | None] | None = None) -> list[App]:
-    """The definitions as a run deploys them: image tags (repository -> tag), site env
-    for every app, instances and more env by app name or id, and, given `lookup_secret`, secret
-    values inlined. Marathon submission (marathon/submit.py) and the Swarm stack
-    (deploys/pipeline) both prepare apps here."""
+            lookup_secret: Callable[[str], str | None] | None = None,
+            read_only_files: list[str] | None = None) -> list[App]:
+    """The definitions as a run deploys them: image tags (repository -> tag), site env and
+    host files read-only for every app, instances and more env by app name or id, and, given
+    `lookup_secret`, secret values inlined. Marathon submission (marathon/submit.py) and the
+    Swarm stack (deploys/pipeline) both prepare apps here."""
     scale, app_env = dict(scale or {}), dict(app_env or {})
     prepared = []
     for app in apps:
@@ -191,6 +203,8 @@ def prepare(apps: list[App], *, image_tags: dict[str, str] | None = None, env: d
             app = with_image_tags(app, image_tags)
         if env:
             app = with_env(app, env)
+        if read_only_files:
+            app = with_read_only_files(app, read_only_files)
         for instances in _taken_for(app, scale):
             app = with_instances(app, instances)
         for more_env in _taken_for(app, app_env):

@@ -98,7 +98,12 @@ def cassandra_session(settings: Settings, keyspace: str | None = None):
 # --- Redis --------------------------------------------------------------------------
 
 def redis_client(settings: Settings, **extra):
+    """A client of Redis as the service's ACL user; over TLS, checking the host's certificate
+    against the platform's CA and its name, when BIGDATA_REDIS_TLS is on."""
     import redis
-    return redis.Redis(host=settings.redis_host, port=settings.redis_port,
+    if settings.redis_tls:
+        extra |= {"ssl": True, "ssl_ca_certs": settings.require_file("tls_ca_file"), "ssl_check_hostname": True,
+                  "ssl_cert_reqs": "required"}
+    return redis.Redis(host=settings.redis_host, port=settings.redis_port, username=settings.redis_user,
                        password=settings.require("redis_password"), socket_timeout=10,
                        socket_connect_timeout=10, health_check_interval=30, decode_responses=True, **extra)

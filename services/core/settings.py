@@ -112,7 +112,15 @@ class Settings(BaseSettings):
     # --- Redis -------------------------------------------------------------------
     redis_host: str = Field("bigdata", description="Redis host")
     redis_port: int = Field(6379, gt=0, description="Redis port")
-    redis_password: SecretStr | None = Field(None, description="Redis password (secret, required)")
+    redis_user: str | None = Field(None, description="Redis ACL user (the platform gives each service its own); "
+                                                     "unset: Redis's default user")
+    redis_password: SecretStr | None = Field(None, description="Redis password of that user (secret, required)")
+    redis_tls: bool = Field(False, description="Redis over TLS, its certificate checked against "
+                                               "BIGDATA_TLS_CA_FILE and the host name")
+
+    # --- TLS -----------------------------------------------------------------------
+    tls_ca_file: str | None = Field(None, description="the platform's CA certificate (PEM) that the backends' "
+                                                      "certificates are checked against (required with TLS on)")
 
     # --- every service -----------------------------------------------------------
     http_host: str = Field("0.0.0.0", description="address of the HTTP endpoint (/health)")
@@ -242,6 +250,15 @@ class Settings(BaseSettings):
         if not value:
             raise SettingError(f"{self.variable(name)} is not set (a secret: set it in the service's environment)")
         return value.get_secret_value()
+
+    def require_file(self, name: str) -> str:
+        """A setting naming a readable file, or an error naming its variable."""
+        path = getattr(self, name)
+        if not path:
+            raise SettingError(f"{self.variable(name)} is not set (the TLS settings need it)")
+        if not os.access(path, os.R_OK):
+            raise SettingError(f"{self.variable(name)}={path}: not a readable file")
+        return path
 
     def port_for(self, default: int, environ: Mapping[str, str] | None = None) -> int:
         """The HTTP port: BIGDATA_HTTP_PORT, else Marathon's $PORT0, else the service's default."""

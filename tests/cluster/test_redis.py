@@ -1,7 +1,18 @@
-"""deploys/redis: password, bound to the host address, AOF, maxmemory policy."""
+"""deploys/redis: TLS only (the certificate from the platform's CA, no plaintext port), ACL
+users (the default one off, each service allowed exactly its keys, channels and commands),
+bound to the host address, AOF, maxmemory policy."""
 import os
 
 import pytest
+
+from shared import names
+from deploys.tls import CA_FILE
+
+CA = f"/etc/bigdata/tls/{CA_FILE}"
+PASSWORDS = {names.REDIS_ADMIN_USER: "BIGDATA_REDIS_PASSWORD",
+             names.REDIS_PUBLISHER_USER: "BIGDATA_REDIS_PUBLISHER_PASSWORD",
+             names.REDIS_LIVE_LANE_USER: "BIGDATA_REDIS_LIVE_LANE_PASSWORD",
+             names.REDIS_DASHBOARD_USER: "BIGDATA_REDIS_DASHBOARD_PASSWORD"}
 
 
 @pytest.fixture
@@ -10,10 +21,19 @@ def redis_hosts(platform):
     return platform.hosts[:1]
 
 
-def redis_cli(host, command, password=None, target=None):
-    auth = f"REDISCLI_AUTH='{password}' " if password else ""
-    target = target or host.backend.name
-    return host.run(f"{auth}redis-cli --no-auth-warning -h {target} {command}")
+def redis_cli(host, command: str, user: str | None = names.REDIS_ADMIN_USER, password: str | None = None,
+              ca: str | None = CA, target: str | None = None):
+    """redis-cli on the host: over TLS checked against `ca` (None: plaintext), as `user` with
+    its password (this run's, unless given; user None: no login)."""
+    if user and password is None:
+        password = os.environ[PASSWORDS[user]]
+    auth, login = (f"REDISCLI_AUTH='{password}' ", f"--user {user}") if user else ("", "")
+    tls = f"--tls --cacert {ca}" if ca else ""
+    return host.run(f"{auth}redis-cli --no-auth-warning {login} {tls} -h {target or host.backend.name} {command}")
+
+
+def said(reply) -> str:
+    return reply.stdout + reply.stderr
 
 
 def test_redis_runs_and_is_enabled(redis_hosts):
@@ -22,45 +42,82 @@ def test_redis_runs_and_is_enabled(redis_hosts):
         assert service.is_running and service.is_enabled
 
 
-def test_command_without_auth_is_refused(redis_hosts):
+def test_a_plaintext_client_is_refused(redis_hosts):
     for host in redis_hosts:
-        reply = redis_cli(host, "set probe 1")
-        assert "NOAUTH" in reply.stdout + reply.stderr
+        reply = redis_cli(host, "ping", ca=None)
+        assert "PONG" not in reply.stdout, said(reply)
 
 
-def test_command_with_auth_works(redis_hosts):
-    password = os.environ["BIGDATA_REDIS_PASSWORD"]
+def test_a_client_trusting_another_ca_is_refused(redis_hosts):
     for host in redis_hosts:
-        assert redis_cli(host, "set probe 1", password).stdout.strip() == "OK"
-        assert redis_cli(host, "get probe", password).stdout.strip() == "1"
+        host.run_expect([0], "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                             "-subj /CN=another-ca -keyout /tmp/another-ca.key -out /tmp/another-ca.crt")
+        reply = redis_cli(host, "ping", ca="/tmp/another-ca.crt")
+        assert "PONG" not in reply.stdout and "certificate verify failed" in said(reply), said(reply)
 
 
-def test_wrong_password_is_refused(redis_hosts):
+def test_the_default_user_and_a_wrong_password_are_refused(redis_hosts):
     for host in redis_hosts:
-        reply = redis_cli(host, "ping", "not-the-password")
-        assert "PONG" not in reply.stdout
-        assert "WRONGPASS" in reply.stdout + reply.stderr
+        assert "NOAUTH" in said(redis_cli(host, "set probe 1", user=None))
+        assert "WRONGPASS" in said(redis_cli(host, "ping", password="not-the-password"))
+        # the old single password, sent as the default user's, opens nothing either
+        reply = host.run(f"REDISCLI_AUTH='{os.environ['BIGDATA_REDIS_PASSWORD']}' redis-cli --no-auth-warning "
+                         f"--tls --cacert {CA} -h {host.backend.name} ping")
+        assert "WRONGPASS" in said(reply), said(reply)
 
 
-def test_reachable_from_other_hosts_on_the_host_address(platform, redis_hosts):
+def test_the_admin_user_may_do_anything(redis_hosts):
+    for host in redis_hosts:
+        assert redis_cli(host, "set probe 1").stdout.strip() == "OK"
+        assert redis_cli(host, "get probe").stdout.strip() == "1"
+
+
+@pytest.mark.parametrize("user, allowed, refused", [
+    (names.REDIS_PUBLISHER_USER,
+     [f"hset {names.LATEST_KEY_PREFIX}PROBE 1s {{}}", f"hget {names.LATEST_KEY_PREFIX}PROBE 1s",
+      f"publish {names.ANALYTICS_CHANNEL} {{}}"],
+     [f"hset {names.LIVE_KEY_PREFIX}PROBE 1s {{}}", f"publish {names.LIVE_CHANNEL} {{}}", "set probe 1",
+      f"hgetall {names.LATEST_KEY_PREFIX}PROBE", "flushall", "config get maxmemory", "keys *"]),
+    (names.REDIS_LIVE_LANE_USER,
+     [f"hset {names.LIVE_KEY_PREFIX}PROBE 1s {{}}", f"publish {names.LIVE_CHANNEL} {{}}"],
+     [f"hset {names.LATEST_KEY_PREFIX}PROBE 1s {{}}", f"publish {names.ANALYTICS_CHANNEL} {{}}", "flushall",
+      "acl list"]),
+    (names.REDIS_DASHBOARD_USER,
+     [f"hgetall {names.LATEST_KEY_PREFIX}PROBE", f"hgetall {names.LIVE_KEY_PREFIX}PROBE"],
+     [f"hset {names.LATEST_KEY_PREFIX}PROBE 1s {{}}", f"publish {names.ANALYTICS_CHANNEL} {{}}", "del probe",
+      "flushall", "config set maxmemory 1", "get probe"]),
+])
+def test_each_service_user_may_do_its_work_and_nothing_else(redis_hosts, user, allowed, refused):
+    for host in redis_hosts:
+        for command in allowed:
+            reply = redis_cli(host, command, user=user)
+            assert reply.rc == 0 and "NOPERM" not in said(reply) and "ERR" not in said(reply), (command, said(reply))
+        for command in refused:
+            assert "NOPERM" in said(redis_cli(host, command, user=user)), (user, command)
+
+
+def test_reachable_from_other_hosts_over_tls_checking_the_name(platform, redis_hosts):
     password = os.environ["BIGDATA_REDIS_PASSWORD"]
     target = redis_hosts[0].backend.name
     for host in platform.hosts:
-        # redis-tools is only on the Redis host; others speak RESP over netcat (a base package)
-        reply = host.run(f"printf 'AUTH {password}\\r\\nPING\\r\\n' | nc -w 2 {target} 6379")
-        assert reply.rc == 0 and "+OK" in reply.stdout and "+PONG" in reply.stdout
+        # redis-tools is only on the Redis host; others speak RESP through openssl (a base package)
+        reply = host.run(f"printf 'AUTH {names.REDIS_ADMIN_USER} {password}\\r\\nPING\\r\\nQUIT\\r\\n' | "
+                         f"openssl s_client -connect {target}:6379 -CAfile {CA} -verify_hostname {target} "
+                         f"-verify_return_error -quiet")
+        assert reply.rc == 0 and "+OK" in reply.stdout and "+PONG" in reply.stdout, said(reply)
 
 
 def test_durability_and_memory_policy(redis_hosts):
-    password = os.environ["BIGDATA_REDIS_PASSWORD"]
     for host in redis_hosts:
-        config = {key: redis_cli(host, f"config get {key}", password).stdout.split()[1]
-                  for key in ("appendonly", "maxmemory-policy", "maxmemory", "protected-mode")}
+        config = {key: redis_cli(host, f"config get {key}").stdout.split()[1]
+                  for key in ("appendonly", "maxmemory-policy", "maxmemory", "protected-mode", "port")}
         assert config == {"appendonly": "yes", "maxmemory-policy": "allkeys-lru",
-                          "maxmemory": str(256 * 1024 * 1024), "protected-mode": "yes"}
+                          "maxmemory": str(256 * 1024 * 1024), "protected-mode": "yes", "port": "0"}
 
 
-def test_config_is_not_world_readable(redis_hosts):
+def test_config_is_not_world_readable_and_holds_no_password(redis_hosts):
     for host in redis_hosts:
         config = host.file("/etc/redis/redis.conf")
         assert config.user == "redis" and config.mode == 0o640
+        text = config.content_string
+        assert not [name for name in PASSWORDS.values() if os.environ[name] in text], "only the passwords' digests"

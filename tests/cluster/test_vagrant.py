@@ -99,8 +99,9 @@ def test_up_provisions_the_machine_with_the_site_deploy(up):
     assert f"@vagrant/{NAME}" in (LOGS / f"{PREFIX}up.log").read_text()  # reached through Vagrant's ssh, not docker exec
     # Redis answers on the machine, with the password, on the address its name resolves to
     password = os.environ["BIGDATA_REDIS_PASSWORD"]
-    reply = subprocess.run(["docker", "exec", "-e", f"REDISCLI_AUTH={password}", NAME,
-                            "redis-cli", "--no-auth-warning", "-h", NAME, "ping"], capture_output=True, text=True)
+    reply = subprocess.run(["docker", "exec", "-e", f"REDISCLI_AUTH={password}", NAME, "redis-cli", "--no-auth-warning",
+                            "--user", "admin", "--tls", "--cacert", "/etc/bigdata/tls/ca.crt", "-h", NAME, "ping"],
+                           capture_output=True, text=True)
     assert reply.stdout.strip() == "PONG", reply.stdout + reply.stderr
 
 

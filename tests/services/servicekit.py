@@ -24,10 +24,17 @@ from pathlib import Path
 from ctl import ROOT, hosts, images
 from services.core import clients
 from shared import names
+from shared import secrets as platform_secrets
 from services.core.settings import Settings
 from services.core.tick import encode
 
-SECRETS = ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD")
+SECRETS = ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD",
+           "BIGDATA_REDIS_PUBLISHER_PASSWORD", "BIGDATA_REDIS_LIVE_LANE_PASSWORD", "BIGDATA_REDIS_DASHBOARD_PASSWORD",
+           "BIGDATA_PRODUCER_TOKEN")
+# The Redis user each service logs in as (the platform's ACL users, deploys/redis), with its password's secret
+REDIS_USERS = {"services.redis_publisher": (names.REDIS_PUBLISHER_USER, "BIGDATA_REDIS_PUBLISHER_PASSWORD"),
+               "services.live_lane": (names.REDIS_LIVE_LANE_USER, "BIGDATA_REDIS_LIVE_LANE_PASSWORD"),
+               "services.dashboard": (names.REDIS_DASHBOARD_USER, "BIGDATA_REDIS_DASHBOARD_PASSWORD")}
 
 
 @dataclass
@@ -60,15 +67,20 @@ def reachable(host_port: str) -> bool:
         return False
 
 
-def backends_of(name: str, secrets: dict[str, str] | None = None, others: tuple[str, ...] = ()) -> Backends:
+def backends_of(name: str, secrets: dict[str, str] | None = None, others: tuple[str, ...] = (),
+                ca_dir: Path | None = None) -> Backends:
     """The platform on host container `name` (and the brokers and Cassandra nodes on
-    `others`, for a cluster; Redis on `name`), reached with `secrets` (default: this run's own)."""
+    `others`, for a cluster; Redis on `name`), reached with `secrets` and the CA in `ca_dir`
+    (default: this run's own). Its settings log in as Redis's admin user; a service process
+    started with its env logs in as its own user (ServiceProcess)."""
     ip = hosts.ip_address(name)
     ips = [ip, *map(hosts.ip_address, others)]
+    ca = (ca_dir or platform_secrets.ca_dir()) / "ca.crt"
     env = {"BIGDATA_KAFKA_BOOTSTRAP": ",".join(f"{each}:9092" for each in ips),
            "BIGDATA_CASSANDRA_HOSTS": ",".join(ips), "BIGDATA_REDIS_HOST": ip,
+           "BIGDATA_REDIS_TLS": "true", "BIGDATA_TLS_CA_FILE": str(ca),
            **{secret: (secrets or os.environ)[secret] for secret in SECRETS}}
-    return Backends(name, ip, env, Settings.from_env(env))
+    return Backends(name, ip, env, Settings.from_env({**env, "BIGDATA_REDIS_USER": names.REDIS_ADMIN_USER}))
 
 
 # --- service processes ----------------------------------------------------------------
@@ -90,6 +102,9 @@ class ServiceProcess:
     def start(self) -> "ServiceProcess":
         env = {**os.environ, **self.env, "BIGDATA_HTTP_PORT": str(self.port), "BIGDATA_HTTP_HOST": "127.0.0.1",
                "PYTHONUNBUFFERED": "1"}
+        if self.module in REDIS_USERS and "BIGDATA_REDIS_USER" not in self.env:  # as the platform runs it
+            user, secret = REDIS_USERS[self.module]
+            env |= {"BIGDATA_REDIS_USER": user, "BIGDATA_REDIS_PASSWORD": env[secret]}
         out = self.log.open("a")
         self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
                                         stdout=out, stderr=subprocess.STDOUT)

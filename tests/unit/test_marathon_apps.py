@@ -222,13 +222,13 @@ def test_site_env_goes_to_every_app_but_never_over_a_secret():
 
 def test_inline_secrets_resolve_every_reference_or_name_what_is_missing():
     app = apps.load(["dashboard"])[0]
-    values = {"BIGDATA_CASSANDRA_PASSWORD": "c" * 20, "BIGDATA_REDIS_PASSWORD": "r" * 20}
+    values = {"BIGDATA_CASSANDRA_PASSWORD": "c" * 20, "BIGDATA_REDIS_DASHBOARD_PASSWORD": "r" * 20}
     inlined = apps.inline_secrets(app, values.get)
     assert "secrets" not in inlined.definition
-    assert inlined.definition["env"]["BIGDATA_REDIS_PASSWORD"] == "r" * 20
+    assert inlined.definition["env"]["BIGDATA_REDIS_PASSWORD"] == "r" * 20  # the dashboard user's
     validate(inlined.definition, profile=False)  # still a valid Marathon app
     with pytest.raises(AppDefinitionError, match=r"dashboard\.json \(/bigdata/dashboard\): .*"
-                                                 r"secret source BIGDATA_REDIS_PASSWORD has no value"):
+                                                 r"secret source BIGDATA_REDIS_DASHBOARD_PASSWORD has no value"):
         apps.inline_secrets(app, {"BIGDATA_CASSANDRA_PASSWORD": "c" * 20}.get)
 
 
@@ -247,3 +247,13 @@ def test_prepare_adds_an_apps_own_env_and_refuses_an_app_not_in_the_run():
     assert "BIGDATA_PRODUCER_RATE" not in prepared["storage-writer"].definition["env"]
     with pytest.raises(ValueError, match=r"env: no app nosuch in this run"):
         apps.prepare(apps.load(), app_env={"nosuch": {"X": "1"}})
+
+
+def test_each_app_using_redis_logs_in_as_a_user_the_redis_deploy_defines():
+    """The definitions name their Redis users by hand (JSON); deploys/redis defines them."""
+    from deploys.redis import ACL_USERS
+    defined = {user.name for user in ACL_USERS}
+    users = {app.name: (app.definition.get("env") or {}).get("BIGDATA_REDIS_USER") for app in apps.load()}
+    using = {name: user for name, user in users.items() if user}
+    assert set(using) == {"redis-publisher", "live-lane", "dashboard"}
+    assert set(using.values()) <= defined and len(set(using.values())) == len(using), using

@@ -51,7 +51,8 @@ CONFLICT_409 = {"message": "An app with id [/existing_app] already exists."}
 INVALID_422 = {"message": "Object is not valid",
                "details": [{"path": "/upgradeStrategy/minimumHealthCapacity", "errors": ["is greater than 1"]}]}
 SECRETS = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "k" * 24, "BIGDATA_CASSANDRA_PASSWORD": "c" * 24,
-           "BIGDATA_REDIS_PASSWORD": "r" * 24, "BIGDATA_PRODUCER_TOKEN": "t" * 24}
+           "BIGDATA_REDIS_PUBLISHER_PASSWORD": "p" * 24, "BIGDATA_REDIS_LIVE_LANE_PASSWORD": "l" * 24,
+           "BIGDATA_REDIS_DASHBOARD_PASSWORD": "d" * 24, "BIGDATA_PRODUCER_TOKEN": "t" * 24}
 USER, PASSWORD = "bigdata", "contract-password-0123456789"
 
 

@@ -12,8 +12,8 @@ from marathon.schema import AppDefinitionError
 
 # What the deploy passes: secret source -> the external Swarm secret's (versioned) name.
 SECRETS = {source: f"bigdata-{source.lower().replace('_', '-')}-v3" for source in
-           ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD",
-            "BIGDATA_PRODUCER_TOKEN")}
+           ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PUBLISHER_PASSWORD",
+            "BIGDATA_REDIS_LIVE_LANE_PASSWORD", "BIGDATA_REDIS_DASHBOARD_PASSWORD", "BIGDATA_PRODUCER_TOKEN")}
 
 
 def user(name):
@@ -212,7 +212,9 @@ def test_a_renamed_secret_changes_the_hash():
 
 def test_a_secret_value_never_appears(monkeypatch):
     values = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "kafka-hunter2-value", "BIGDATA_CASSANDRA_PASSWORD":
-              "cassandra-hunter2-value", "BIGDATA_REDIS_PASSWORD": "redis-hunter2-value"}
+              "cassandra-hunter2-value", "BIGDATA_REDIS_PUBLISHER_PASSWORD": "publisher-hunter2-value",
+              "BIGDATA_REDIS_LIVE_LANE_PASSWORD": "live-lane-hunter2-value",
+              "BIGDATA_REDIS_DASHBOARD_PASSWORD": "dashboard-hunter2-value", "BIGDATA_PRODUCER_TOKEN": "token-hunter2-value"}
     for source, value in values.items():  # where inline_secrets() would find them
         monkeypatch.setenv(source, value)
     translated = {app.name: swarm.service(app, secrets=SECRETS, user=user) for app in apps.load()}
