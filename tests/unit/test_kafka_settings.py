@@ -48,7 +48,8 @@ def test_port_clash_between_kafka_listeners_is_named(tmp_path):
 
 
 def test_port_clash_with_another_component_on_the_host_is_named(tmp_path):
-    path = inventory(tmp_path, "kafka_port = 6379\nredis_password = 'redis-secret-0123456789'\n")
+    path = inventory(tmp_path, "kafka_port = 6379\n" + "".join(
+        f"redis_{user}password = 'redis-secret-0123456789'\n" for user in ("", "publisher_", "live_lane_", "dashboard_")))
     # both keys are named (the second one found is the one reported)
     with pytest.raises(InventoryError, match=r"(kafka_port: port 6379 is also redis_port|"
                                              r"redis_port: port 6379 is also kafka_port) on host"):
