@@ -41,7 +41,7 @@ class Settings(ComponentSettings):
 
 
 # What each service's connection does (redis-py): log in, name itself, ping
-CONNECTION = ("+ping", "+client|setname", "+client|setinfo")
+CONNECTION = ("+ping", "+client|setname")  # (Redis 7.0 has no CLIENT SETINFO; redis-py goes on without it)
 # ... and a writer of records: its Lua script (HGET, HSET of a key), EVALSHA in a pipeline, PUBLISH
 WRITER = (*CONNECTION, "+evalsha", "+eval", "+script|load", "+script|exists", "+hget", "+hset", "+publish")
 
