@@ -77,7 +77,7 @@ def test_the_admin_user_may_do_anything(redis_hosts):
      [f"hset {names.LATEST_KEY_PREFIX}PROBE 1s {{}}", f"hget {names.LATEST_KEY_PREFIX}PROBE 1s",
       f"publish {names.ANALYTICS_CHANNEL} {{}}"],
      [f"hset {names.LIVE_KEY_PREFIX}PROBE 1s {{}}", f"publish {names.LIVE_CHANNEL} {{}}", "set probe 1",
-      f"hgetall {names.LATEST_KEY_PREFIX}PROBE", "flushall", "config get maxmemory", "keys *"]),
+      f"hgetall {names.LATEST_KEY_PREFIX}PROBE", "flushall", "config get maxmemory", "keys 'latest:*'"]),
     (names.REDIS_LIVE_LANE_USER,
      [f"hset {names.LIVE_KEY_PREFIX}PROBE 1s {{}}", f"publish {names.LIVE_CHANNEL} {{}}"],
      [f"hset {names.LATEST_KEY_PREFIX}PROBE 1s {{}}", f"publish {names.ANALYTICS_CHANNEL} {{}}", "flushall",
