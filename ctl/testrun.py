@@ -5,7 +5,8 @@ the one-node rig, in the other). Most of a rig's time is spent waiting for JVMs 
 to settle, not computing, so two lanes on two cores take far less than one after the other.
 
 Each lane's output goes to the terminal line by line, prefixed with the lane, and whole to
-.run/logs/test-<lane>.log; each lane ends with its own summary and slowest tests.
+.run/logs/test-<lane>.log; each lane ends with its own summary and slowest tests, and
+leaves every test's time in .run/logs/test-<lane>.xml (JUnit XML: what balancing the lanes reads).
 """
 import os
 import signal
@@ -51,7 +52,8 @@ def lanes() -> int:
         f"(each lane's whole output: {logs}/test-<lane>.log)")
     processes, copiers = [], []
     for lane in LANES:
-        process = pytest("-v", *SLOW_TIERS, env={LANE_ENV: lane, "PYTHONUNBUFFERED": "1"},
+        process = pytest("-v", f"--junitxml={logs}/test-{lane}.xml", *SLOW_TIERS,
+                         env={LANE_ENV: lane, "PYTHONUNBUFFERED": "1"},
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
         processes.append(process)
         copiers.append(threading.Thread(target=_copy, args=(process, lane, logs / f"test-{lane}.log"), daemon=True))
