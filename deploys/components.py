@@ -25,6 +25,9 @@ class Component:
     deployed_on: tuple[str, ...] = ()
     # (inventory data, host name, address) -> (shell check, its environment), for `status`
     status_check: Callable[..., tuple[str, dict]] | None = None
+    # runs in every run of the site deploy, whatever BIGDATA_COMPONENTS selects: what the
+    # selected components build on (a TLS listener needs the host's certificate)
+    always: bool = False
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -41,7 +44,7 @@ COMMON = Component("common", common.Settings, common.install_common)
 
 PLATFORM = (  # deploys/site.py, in this order; each waits until it answers before the next
     # every host's certificate from the platform's CA, before any service that will use it
-    Component("tls", tls.Settings, tls.install_tls),
+    Component("tls", tls.Settings, tls.install_tls, always=True),
     Component("zookeeper", zookeeper.Settings, zookeeper.install_zookeeper, status_check=zookeeper.status_check),
     Component("kafka", kafka.Settings, kafka.install_kafka, status_check=kafka.status_check),
     Component("cassandra", cassandra.Settings, cassandra.install_cassandra, status_check=cassandra.status_check),

@@ -4,7 +4,7 @@ of its inventory groups, each waiting until its service answers before the next 
     pyinfra inventories/bigdata.py deploys/site.py
 
 BIGDATA_COMPONENTS=zookeeper,kafka limits a run to those components (the common
-base always runs), e.g. to roll out a Kafka config change alone.
+base and the hosts' certificates always run), e.g. to roll out a Kafka config change alone.
 """
 import os
 
@@ -23,5 +23,5 @@ if unknown:
 report()  # live progress for ./bigdata, when it asks
 COMMON.install()
 for component in PLATFORM:
-    if component.name in selected and component.deployed_to(host.groups):
+    if (component.always or component.name in selected) and component.deployed_to(host.groups):
         component.install()

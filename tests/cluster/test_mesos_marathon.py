@@ -66,7 +66,8 @@ def plan(host_image, rig, tmp_path_factory):
             from shared.secrets import secret
             from deploys.inventory import check_inventory
             _host = [("@docker/{PLAN_HOST}", {{"address": "{PLAN_HOST}",
-                                               "marathon_http_password": secret("BIGDATA_MARATHON_PASSWORD")}})]
+                                               "marathon_http_password": secret("BIGDATA_MARATHON_PASSWORD"),
+                                               "producer_token": secret("BIGDATA_PRODUCER_TOKEN")}})]
             zookeeper = mesos_master = mesos_agent = marathon = _host
             check_inventory(__file__, globals())
             """))
