@@ -35,7 +35,9 @@ def run_on_swarm(settings: Settings) -> None:
                           f"deploys/site.py makes the swarm first")
     _remove_old_runtime()
     ship_images(apps, Path(settings.pipeline_image_cache).expanduser())
-    for path in sorted({v["hostPath"] for app in apps for v in app.definition.get("container", {}).get("volumes", [])}):
+    # a volume the apps write to is made where missing; a read-only one (the CA's certificate) is the host's own
+    for path in sorted({v["hostPath"] for app in apps for v in app.definition.get("container", {}).get("volumes", [])
+                        if v.get("mode") != "RO"}):
         files.directory(name=f"Host directory {path} (an app's volume)", path=path)
     if host.name != leader().name:
         return
