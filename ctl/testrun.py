@@ -1,8 +1,9 @@
 """`./bigdata test`: the quick tiers first and alone, so a broken unit fails the run in
 seconds; then the slow tiers in two lanes at once, one pytest process per platform shape
 (tests/conftest.py keeps each lane's tests: the three-node rig's in one, the rest, with
-the one-node rig, in the other). Most of a rig's time is spent waiting for JVMs and rings
-to settle, not computing, so two lanes on two cores take far less than one after the other.
+the one-node rig, in the other). Much of a rig's time is spent waiting for JVMs and rings
+to settle; on two cores the lanes still slow each other's deploys down (measured: the two
+lanes take about five sixths of one process's time, README "Measurements").
 
 Each lane's output goes to the terminal line by line, prefixed with the lane, and whole to
 .run/logs/test-<lane>.log; each lane ends with its own summary and slowest tests, and

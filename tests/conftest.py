@@ -13,7 +13,7 @@ import testinfra
 
 from ctl import hosts, images, prereqs
 from ctl import ROOT
-from ctl.testrun import LANE_ENV, ONE_NODE_LANE, THREE_NODE_LANE
+from ctl.testrun import LANE_ENV, LANES, ONE_NODE_LANE, THREE_NODE_LANE
 from ctl.provision import DeployResult, containers_of, load_inventory, run_deploy
 from shared import secrets
 from deploys.inventory import collect, inventory_groups
@@ -101,9 +101,15 @@ def lane(item) -> str:
 
 def pytest_collection_modifyitems(config, items):
     wanted = os.environ.get(LANE_ENV)
-    if wanted:
-        config.hook.pytest_deselected(items=[item for item in items if lane(item) != wanted])
-        items[:] = [item for item in items if lane(item) == wanted]
+    if not wanted:
+        return
+    if wanted not in LANES:
+        raise pytest.UsageError(f"{LANE_ENV}={wanted!r}: one of {', '.join(LANES)}")
+    kept, other = [], []
+    for item in items:
+        (kept if lane(item) == wanted else other).append(item)
+    config.hook.pytest_deselected(items=other)
+    items[:] = kept
 
 
 @pytest.fixture(scope="session")

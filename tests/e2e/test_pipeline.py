@@ -83,7 +83,7 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
 
     # (b) the analytics records: each window equals the independent calculation; Redis keeps the newest
     wanted = expected_windows(sent)
-    records = wait_for_windows(kafka, analytics_since, wanted, timeout=120)
+    records = wait_for_windows(kafka, analytics_since, wanted, timeout=240)
     analysed_after = time.monotonic() - sent_at
     newest = {}
     for (_symbol, window, start), figures in wanted.items():
@@ -104,7 +104,9 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
         latencies = browser.wait_latency_updates(page, count=5, timeout_s=60)
         shown, _ = browser.read_price(page, known)
         assert shown == last_price, f"the known symbol shows {shown}, its last trade was at {last_price}"
-        assert all(0 <= latency < 30_000 for latency in latencies), latencies
+        # a sanity bound, not a target (bench/ measures latency): a unit or clock mix-up shows as
+        # negative or hours; a machine loaded by the other test lane showed 30-50 s here
+        assert all(0 <= latency < 180_000 for latency in latencies), latencies
         candles = page.eval_on_selector(f"{browser.card(known)} .chart", "e => e.querySelectorAll('canvas').length")
         assert candles >= 1
         live_latencies = browser.wait_latency_updates(page, count=5, timeout_s=30, lane="live")
@@ -118,13 +120,13 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
             probe_time = int(time.time() * 1000)
             kafka.send(TICKS_TOPIC, [(known.encode(), tick_value(known, f"synthetic-e2e{run}-probe", probe_price,
                                                                   probe_time, 100))])
-            live_after = browser.wait_price(page, known, probe_price, provisional=True, timeout_s=10)
+            live_after = browser.wait_price(page, known, probe_price, provisional=True, timeout_s=30)
             from_spark = [r for r in kafka.read_json(ANALYTICS_TOPIC, analytics_before_probe)
                           if r["symbol"] == known and r["last_trade_time"] == probe_time]
             assert not from_spark, "the price came from the live lane, Spark had not run"
         finally:
             job.signal("CONT")
-        final_after = browser.wait_price(page, known, probe_price, provisional=False, timeout_s=90)
+        final_after = browser.wait_price(page, known, probe_price, provisional=False, timeout_s=180)
         foreign = browser.foreign_requests(page)
         assert not foreign, f"requests to other hosts (a CDN?): {foreign}"
         assert not [line for line in page.console if line.startswith("pageerror")], page.console

@@ -190,8 +190,10 @@ def test_docker_reports_health_from_the_images_healthcheck(service_images, conta
     fast = ["--health-interval=1s", "--health-start-period=0s", "--health-retries=1"]
     healthy = container(image, "python", "-c", HEALTHY_SERVICE, flags=fast)
     silent = container(image, "python", "-c", "import time; time.sleep(600)", flags=fast)
-    wait_for(lambda: docker_health(healthy) == "healthy", what=f"{healthy} healthy")
-    wait_for(lambda: docker_health(silent) == "unhealthy", what=f"{silent} unhealthy")
+    # generous waits: on a loaded machine (the other test lane deploying) a probe's Python may
+    # take many seconds to start; the verdict, not its speed, is what this test checks
+    wait_for(lambda: docker_health(healthy) == "healthy", 240, what=f"{healthy} healthy")
+    wait_for(lambda: docker_health(silent) == "unhealthy", 240, what=f"{silent} unhealthy")
 
 
 # --- the spark-job image ----------------------------------------------------------------------
