@@ -24,8 +24,10 @@ def wait_for_rollout(manager, tasks: dict[str, str], timeout_s: int) -> None:
         converged, waiting = _progress(manager, script, tasks)
         if converged:
             return
+    late = [entry.split()[0] for entry in waiting]
     raise DeployError(f"pipeline apps: not converged after {timeout_s}s: {', '.join(waiting)}; "
-                      f"the tasks' last errors: {_task_errors(manager, list(tasks))}")
+                      f"the tasks' last errors: {_task_errors(manager, list(tasks))}; "
+                      f"the last lines each waiting service logged:\n{_last_logs(manager, late)}")
 
 
 def _progress(manager, script: str, tasks: dict[str, str]) -> tuple[bool, list[str]]:
@@ -61,3 +63,11 @@ def _task_errors(manager, services: list[str]) -> str:
         "for s in " + " ".join(shlex.quote(s) for s in services) + "; do docker service ps --no-trunc "
         "--format '{{.Name}} {{.CurrentState}} {{.Error}}' $s | head -3; done"))
     return "; ".join(line for line in output.stdout_lines if line.strip()) or "none recorded"
+
+
+def _last_logs(manager, services: list[str], lines: int = 15) -> str:
+    """The last lines each service's tasks logged (why a task keeps restarting, or is unhealthy)."""
+    _, output = manager.run_shell_command(StringCommand(
+        "for s in " + " ".join(shlex.quote(s) for s in services) + f"; do echo \"== $s\"; "
+        f"docker service logs --no-trunc --raw --tail {lines} $s 2>&1 | cut -c1-400; done"))
+    return "\n".join(output.stdout_lines) or "none"

@@ -100,7 +100,7 @@ def test_stream_processor_runs_as_the_host_account_with_its_checkpoint(services)
     assert processor["image"] == "bigdata/spark-job:latest"
     assert processor["volumes"] == [{"type": "bind", "source": "/var/lib/bigdata/spark/checkpoints",
                                      "target": "/var/lib/bigdata/spark/checkpoints", "read_only": False}]
-    assert processor["healthcheck"]["start_period"] == "255s"
+    assert processor["healthcheck"]["start_period"] == "615s"
     assert processor["deploy"]["resources"]["limits"] == {"cpus": "1", "memory": "1536M"}
     assert "user" not in services["producer"]
 
