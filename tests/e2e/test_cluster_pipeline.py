@@ -175,8 +175,10 @@ def test_a_stopped_node_has_its_tasks_rescheduled_and_no_acknowledged_tick_is_lo
     if running["stream-processor"] == [first]:  # off the node with Redis and the Spark master
         manager.check_output(f"docker service update --detach=true --constraint-add node.hostname!={first} "
                              f"{STACK}_stream-processor")
-        running = wait_until(lambda: (found := tasks(manager)) and found["stream-processor"] and
-                             found["stream-processor"] != [first] and found, 300, "the stream processor moved")
+        # running means healthy: after its first batch, which may take minutes on a busy rig
+        # (its health grace is 600 s, marathon/apps/stream-processor.json)
+        running = wait_until(lambda: (found := tasks(manager)) and found.get("stream-processor") and
+                             found["stream-processor"] != [first] and found, 600, "the stream processor moved")
     stopped = running["stream-processor"][0]
     witness = on(first)  # reads the shared checkpoint throughout
     wait_until(lambda: last_commit(witness) >= 0, 420, "the stream processor's first committed batch")
