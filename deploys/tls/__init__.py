@@ -7,12 +7,16 @@ by tls_ca_cert and tls_ca_key; the host gets tls_dir/ca.crt, host.crt and host.k
 
 A run keeps the certificate the host has unless it must be issued again (pki.renewal_reason):
 another CA signed it, its names changed, its key does not match, it expires within
-tls_renew_days, or rotation is asked. Rotation is a deploy run with tls_rotate for that
-run only, e.g.
+tls_renew_days, or rotation is asked. Rotation is a whole-site deploy run with tls_rotate
+for that run only, e.g.
 
-    BIGDATA_COMPONENTS=tls pyinfra inventories/cluster.py deploys/site.py --data tls_rotate=true
+    pyinfra inventories/cluster.py deploys/site.py --data tls_rotate=true
 
-No listener uses the files yet (issue 14 turns TLS on service by service).
+so that each TLS listener restarts onto its new certificate in the same run (its
+configuration names the certificate's digest: listener_files). A run of the certificates
+alone (BIGDATA_COMPONENTS=tls) renews the files, and the listeners keep serving the old
+certificate, still valid, until their own deploy runs. Redis listens with them so far;
+issue 14 turns TLS on service by service.
 """
 from __future__ import annotations
 
