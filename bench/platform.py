@@ -23,7 +23,7 @@ from marathon import swarm
 from shared import secrets
 from shared import names
 
-sys.path.insert(0, str(ROOT / "tests" / "services"))
+sys.path[:0] = [str(ROOT / "tests" / "services"), str(ROOT / "tests")]  # servicekit, and what it imports
 import servicekit  # noqa: E402  (the services' tests' process and Kafka helpers)
 from servicekit import Backends, Kafka, ServiceProcess, wait_until  # noqa: E402,F401
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import http_call
 from ctl import ROOT, hosts, images
 from services.core import clients
 from shared import names
@@ -115,13 +116,7 @@ class ServiceProcess:
         """A request to the service; a control request (not a GET) carries the producer's token
         (the run's BIGDATA_PRODUCER_TOKEN, unless `token` says another)."""
         token = token or {**os.environ, **self.env}.get("BIGDATA_PRODUCER_TOKEN")
-        headers = {"Authorization": f"Bearer {token}"} if method != "GET" and token else {}
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", method=method, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=5) as reply:
-                return reply.status, json.loads(reply.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
+        return http_call.call(self.port, method, path, token if method != "GET" else None)
 
     def health(self) -> dict:
         try:

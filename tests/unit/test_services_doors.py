@@ -10,13 +10,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 import socketio
 
 from ctl import ROOT, frontend
+from http_call import call
 from test_services_runtime import UNREACHABLE, free_port, health
 
 TOKEN = "doors-test-token-0123456789"
@@ -44,16 +43,6 @@ def start(tmp_path):
     for process in started:
         process.kill()
         process.wait()
-
-
-def call(port: int, method: str, path: str, token: str | None = None) -> tuple[int, dict]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as reply:
-            return reply.status, json.loads(reply.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def raw(port: int, request: bytes, timeout: float = 5) -> tuple[bytes, float]:
