@@ -58,16 +58,20 @@ def _update_message(manager, service: str) -> str:
     return output.stdout.strip() + f"; {_task_errors(manager, [service])}"
 
 
-def _task_errors(manager, services: list[str]) -> str:
+def _for_each(manager, services: list[str], command: str) -> list[str]:
+    """The lines `command` prints on the manager for each service (named $s in it)."""
     _, output = manager.run_shell_command(StringCommand(
-        "for s in " + " ".join(shlex.quote(s) for s in services) + "; do docker service ps --no-trunc "
-        "--format '{{.Name}} {{.CurrentState}} {{.Error}}' $s | head -3; done"))
-    return "; ".join(line for line in output.stdout_lines if line.strip()) or "none recorded"
+        "for s in " + " ".join(shlex.quote(s) for s in services) + f"; do {command}; done"))
+    return output.stdout_lines
+
+
+def _task_errors(manager, services: list[str]) -> str:
+    lines = _for_each(manager, services, "docker service ps --no-trunc "
+                                         "--format '{{.Name}} {{.CurrentState}} {{.Error}}' $s | head -3")
+    return "; ".join(line for line in lines if line.strip()) or "none recorded"
 
 
 def _last_logs(manager, services: list[str], lines: int = 15) -> str:
     """The last lines each service's tasks logged (why a task keeps restarting, or is unhealthy)."""
-    _, output = manager.run_shell_command(StringCommand(
-        "for s in " + " ".join(shlex.quote(s) for s in services) + f"; do echo \"== $s\"; "
-        f"docker service logs --no-trunc --raw --tail {lines} $s 2>&1 | cut -c1-400; done"))
-    return "\n".join(output.stdout_lines) or "none"
+    return "\n".join(_for_each(manager, services, f"echo \"== $s\"; docker service logs --no-trunc --raw "
+                                                   f"--tail {lines} $s 2>&1 | cut -c1-400")) or "none"
