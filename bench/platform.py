@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ctl import CACHE, ROOT, mirror
 from marathon import swarm
+from services.core import clients
 from shared import secrets
 from shared import names
 
@@ -126,7 +127,9 @@ def java_client_properties(backends: Backends, path: Path, user: str = names.KAF
         f"security.protocol={settings.kafka_security_protocol}\n"
         f"sasl.mechanism={settings.kafka_sasl_mechanism}\n"
         "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="{user}" password="{password}";\n')
+        f'username="{user}" password="{password}";\n'
+        + (f"ssl.truststore.type=PEM\nssl.truststore.location={settings.tls_ca_file}\n"
+           if settings.kafka_tls() else ""))
     path.chmod(0o600)
     return path
 
@@ -149,10 +152,7 @@ def kafka_tool(main_class: str, *args: str, log: Path) -> str:
 def _admin(backends: Backends):
     from confluent_kafka.admin import AdminClient
     settings = backends.settings
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap,
-                        "security.protocol": settings.kafka_security_protocol,
-                        "sasl.mechanism": settings.kafka_sasl_mechanism,
-                        "sasl.username": names.KAFKA_ADMIN_USER,
+    return AdminClient({**clients.kafka_common(settings), "sasl.username": names.KAFKA_ADMIN_USER,
                         "sasl.password": os.environ["BIGDATA_KAFKA_ADMIN_PASSWORD"]})
 
 

@@ -101,6 +101,7 @@ def kafka_python(settings: Settings, topic: str, ticks) -> float:
         bootstrap_servers=settings.kafka_bootstrap.split(","), security_protocol=settings.kafka_security_protocol,
         sasl_mechanism=settings.kafka_sasl_mechanism, sasl_plain_username=settings.kafka_user,
         sasl_plain_password=settings.require("kafka_password"), acks="all", enable_idempotence=True,
+        ssl_cafile=settings.tls_ca_file if settings.kafka_tls() else None,
         linger_ms=settings.producer_linger_ms, batch_size=1_000_000)
     producer.partitions_for(topic)
     start = time.perf_counter()

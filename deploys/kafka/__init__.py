@@ -1,7 +1,8 @@
 """Kafka 4 in KRaft mode from the Apache release archive (or the project's mirror):
 every host of group kafka is a combined controller+broker; clients and brokers
-authenticate with SASL/SCRAM-SHA-512, the controllers with SASL/PLAIN; ACLs give
-the pipeline's user its topics and nothing else.
+authenticate with SASL/SCRAM-SHA-512, the controllers with SASL/PLAIN, both over
+TLS with the host's certificate when tls_enabled (deploys/tls; no plaintext port
+then); ACLs give the pipeline's user its topics and nothing else.
 
 The storage is formatted once, with a cluster id derived from `kafka_cluster_name`
 (or set as `kafka_cluster_id`) and the admin user's SCRAM credential; a later run

@@ -1,15 +1,18 @@
 """Kafka's configuration on a host: server.properties, logging, the tool wrapper
-(`kafka-run-class`), the admin's and the pipeline's client settings, the systemd unit."""
+(`kafka-run-class`), the admin's and the pipeline's client settings, the systemd unit,
+and with TLS on, the broker's PEM keystore (the host's key and certificate)."""
 from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api.exceptions import DeployError
-from pyinfra.operations import files
+from pyinfra.facts.files import File
+from pyinfra.operations import files, server
 
 import deploys.common
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.kafka.settings import ADMIN_CONFIG, CLIENT_CONFIG, CONF_DIR, JAVA, SERVICE, TOOL
+from deploys.tls import ListenerFiles, listener_files
 from deploys.topology import address
 from deploys.versions import KAFKA_VERSION
 from shared.names import KAFKA_ADMIN_USER, KAFKA_CLIENT_USER
@@ -22,6 +25,7 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
     if not bind_address:
         raise DeployError(f"{host.name}: {address()} does not resolve on the host (Kafka binds to it)")
     count = len(brokers)
+    tls = listener_files()
     server_properties = files.template(
         name="Configure Kafka (server.properties)", src=template(__package__, "server.properties.j2"),
         dest=f"{CONF_DIR}/server.properties", user="root", group=common.service_user, mode="0640",
@@ -29,6 +33,7 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         voters=[f"{i}@{address(m)}:{settings.kafka_controller_port}" for i, m in enumerate(brokers, 1)],
         admin_user=KAFKA_ADMIN_USER, data_dir=data_dir,
         replication=settings.replication(count), min_insync=settings.min_insync(count),
+        tls=tls, keystore=tls and keystore(tls),
     )
     log4j = files.template(
         name="Configure Kafka's logging", src=template(__package__, "log4j2.yaml.j2"), dest=f"{CONF_DIR}/log4j2.yaml",
@@ -41,16 +46,15 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         java=JAVA, home=home, conf_dir=CONF_DIR, tmp_dir="/var/tmp", tool_heap_mb=256,
         bootstrap=bootstrap, admin_config=ADMIN_CONFIG,
     )
-    files.template(
-        name="Client settings for the admin (tools, health checks)", src=template(__package__, "client.properties.j2"),
-        dest=ADMIN_CONFIG, mode="0600", user="root", group="root", bootstrap=bootstrap,
-        user_name=KAFKA_ADMIN_USER, password=settings.kafka_admin_password, path=ADMIN_CONFIG,
-    )
-    client = files.template(
-        name="Client settings for the pipeline's user", src=template(__package__, "client.properties.j2"),
-        dest=CLIENT_CONFIG, mode="0600", user="root", group="root", bootstrap=bootstrap,
-        user_name=KAFKA_CLIENT_USER, password=settings.kafka_client_password, path=CLIENT_CONFIG,
-    )
+    client_settings = {}
+    for what, path, user_name, password in (
+            ("the admin (tools, health checks)", ADMIN_CONFIG, KAFKA_ADMIN_USER, settings.kafka_admin_password),
+            ("the pipeline's user", CLIENT_CONFIG, KAFKA_CLIENT_USER, settings.kafka_client_password)):
+        client_settings[path] = files.template(
+            name=f"Client settings for {what}", src=template(__package__, "client.properties.j2"), dest=path,
+            mode="0600", user="root", group="root", bootstrap=bootstrap, user_name=user_name, password=password,
+            path=path, tls=tls,
+        )
     nofile = deploys.common.open_files("Kafka", note="enough for a few thousand partitions, not for more")
     memory_mb = host.get_fact(MemoryMb)
     unit = files.template(
@@ -60,4 +64,20 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         nofile=nofile, nofile_capped=nofile < common.nofile_limit, heap_mb=settings.heap_mb(memory_mb), java=JAVA,
         log_dir=log_dir, tmp_dir=tmp_dir, conf_dir=CONF_DIR, home=home,
     )
-    return {"server": server_properties, "log4j": log4j, "unit": unit, "client": client}
+    return {"server": server_properties, "log4j": log4j, "unit": unit, "client": client_settings[CLIENT_CONFIG]}
+
+
+def keystore(tls: ListenerFiles) -> str:
+    """The broker's PEM keystore: the host's key and certificate in one file, named by the
+    certificate's digest (a new certificate is a new file, so server.properties changes and
+    the broker restarts onto it); made when missing, older ones removed."""
+    path = f"{CONF_DIR}/keystore-{tls.cert_digest}.pem"
+    if not host.get_fact(File, path=path):
+        server.shell(
+            name="Make Kafka's PEM keystore (the host's key and certificate)",
+            commands=[f"umask 027 && cat {tls.key} {tls.cert} > {path}.new && chgrp {tls.group} {path}.new "
+                      f"&& mv {path}.new {path}",
+                      f"find {CONF_DIR} -maxdepth 1 -name 'keystore-*.pem' ! -name keystore-{tls.cert_digest}.pem "
+                      f"-delete"],
+        )
+    return path

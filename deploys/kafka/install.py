@@ -25,6 +25,7 @@ def install_kafka():
             own SCRAM user and the pipeline's)
         kafka_port, kafka_controller_port, kafka_heap_mb, kafka_replication_factor,
         kafka_min_insync_replicas, kafka_partitions, kafka_cluster_name, ...
+        tls_enabled, tls_dir (deploys/tls): SASL_SSL on both listeners, and no plaintext port
     """
     settings = Settings.from_host(host)
     common = deploys.common.Settings.from_host(host)

@@ -46,6 +46,8 @@ def site_env() -> dict[str, str]:
     if kafka := members("kafka"):
         env["BIGDATA_KAFKA_BOOTSTRAP"] = ",".join(f"{address(m)}:{setting(m, KafkaSettings, 'kafka_port')}"
                                                   for m in kafka)
+        if ca := tls_ca(kafka[0]):
+            env |= {"BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "BIGDATA_TLS_CA_FILE": ca}
     if cassandra := members("cassandra"):
         env["BIGDATA_CASSANDRA_HOSTS"] = ",".join(address(m) for m in cassandra)
         env["BIGDATA_CASSANDRA_PORT"] = str(setting(cassandra[0], CassandraSettings,

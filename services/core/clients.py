@@ -22,6 +22,9 @@ def kafka_common(settings: Settings) -> dict:
             "sasl.username": settings.kafka_user,
             "sasl.password": settings.require("kafka_password"),
         })
+    if settings.kafka_tls():  # the brokers' certificates checked against the CA, and their names
+        config.update({"ssl.ca.location": settings.require_file("tls_ca_file"),
+                       "ssl.endpoint.identification.algorithm": "https"})
     return config
 
 

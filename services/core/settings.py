@@ -93,7 +93,9 @@ class Settings(BaseSettings):
     kafka_user: str = Field(names.KAFKA_CLIENT_USER, description="Kafka SASL user")
     kafka_password: SecretStr | None = Field(None, validation_alias="BIGDATA_KAFKA_CLIENT_PASSWORD",
                                              description="Kafka SASL password (secret, required)")
-    kafka_security_protocol: str = Field("SASL_PLAINTEXT", description="Kafka security.protocol")
+    kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "SASL_PLAINTEXT", description="Kafka security.protocol; SASL_SSL checks the brokers' certificates against "
+                                      "BIGDATA_TLS_CA_FILE and their names (the platform sets it when tls_enabled)")
     kafka_sasl_mechanism: str = Field("SCRAM-SHA-512", description="Kafka sasl.mechanism")
     kafka_session_timeout_ms: int = Field(10000, gt=0,
                                           description="consumer group session timeout: how soon a killed consumer's "
@@ -259,6 +261,14 @@ class Settings(BaseSettings):
         if not os.access(path, os.R_OK):
             raise SettingError(f"{self.variable(name)}={path}: not a readable file")
         return path
+
+    def kafka_tls(self) -> bool:
+        return self.kafka_security_protocol == "SASL_SSL"
+
+    def tls_ca_pem(self) -> str:
+        """The CA's certificate itself (PEM), for clients given it inline (Spark's executors)."""
+        with open(self.require_file("tls_ca_file")) as ca:
+            return ca.read()
 
     def port_for(self, default: int, environ: Mapping[str, str] | None = None) -> int:
         """The HTTP port: BIGDATA_HTTP_PORT, else Marathon's $PORT0, else the service's default."""

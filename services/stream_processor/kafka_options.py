@@ -1,5 +1,5 @@
-"""The Kafka source's and sink's options: SASL/SCRAM as the pipeline's user, the
-topics from shared.names."""
+"""The Kafka source's and sink's options: SASL/SCRAM as the pipeline's user (over TLS
+when the platform's Kafka has it), the topics from shared.names."""
 from __future__ import annotations
 
 from shared import names
@@ -18,6 +18,9 @@ def kafka_client_options(settings) -> dict[str, str]:
     if settings.kafka_security_protocol.startswith("SASL"):
         options["kafka.sasl.mechanism"] = settings.kafka_sasl_mechanism
         options["kafka.sasl.jaas.config"] = jaas_config(settings.kafka_user, settings.require("kafka_password"))
+    if settings.kafka_tls():  # the CA inline: the executors need no file of it on their hosts
+        options |= {"kafka.ssl.truststore.type": "PEM", "kafka.ssl.truststore.certificates": settings.tls_ca_pem(),
+                    "kafka.ssl.endpoint.identification.algorithm": "https"}
     return options
 
 

@@ -1,6 +1,7 @@
 """deploys/kafka on one host and on three, verified by testinfra with Kafka's own
 tools on the hosts: the KRaft quorum, the pipeline's topics and users, SASL/SCRAM
-and ACLs, a rolling restart on a config change, and (three nodes) a broker down."""
+over TLS only (the host's certificate from the platform's CA) and ACLs, a rolling
+restart on a config change, and (three nodes) a broker down."""
 import json
 import os
 import re
@@ -9,13 +10,15 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from ctl import ROOT
+from ctl import ROOT, hosts
 from ctl.provision import containers_of, run_deploy
 from deploys.kafka import ADMIN_CONFIG, TOOL, Settings
+from deploys.tls import CA_FILE
 from shared.names import (ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER,
                                  TICKS_TOPIC)
 
-PORT = 9092
+PORT, CONTROLLER_PORT = 9092, 9093
+CA = f"/etc/bigdata/tls/{CA_FILE}"
 TOPICS = (TICKS_TOPIC, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC)
 KAFKA_ONLY = {"BIGDATA_COMPONENTS": "kafka"}  # a rerun touches the common base and Kafka only
 
@@ -29,12 +32,15 @@ def kafka(host, name, cls, *args, config=ADMIN_CONFIG, check=True):
     return result
 
 
-def client_config(host, user, password) -> str:
-    """A client properties file for `user` on the host (the tests' own, from the test secrets)."""
+def client_config(host, user, password, protocol="SASL_SSL", ca=CA) -> str:
+    """A client properties file for `user` on the host (the tests' own, from the test secrets):
+    over TLS, trusting `ca`, unless `protocol` says otherwise."""
     path = f"/root/rig-{user}-{uuid.uuid4().hex[:8]}.properties"
-    body = ("security.protocol=SASL_PLAINTEXT\nsasl.mechanism=SCRAM-SHA-512\n"
+    body = (f"security.protocol={protocol}\nsasl.mechanism=SCRAM-SHA-512\n"
             "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
             f'username="{user}" password="{password}";\n')
+    if protocol == "SASL_SSL":
+        body += f"ssl.truststore.type=PEM\nssl.truststore.location={ca}\n"
     host.run(f"umask 077 && cat > {path} <<'EOF'\n{body}EOF")
     return path
 
@@ -159,6 +165,44 @@ def test_unauthenticated_and_wrong_password_clients_are_refused(platform):
     assert denied.rc != 0 and "Authentication failed" in denied.stdout + denied.stderr
     everything = consumed(host, name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)
     assert plain not in everything and wrong not in everything
+
+
+def test_a_plaintext_client_with_the_right_password_is_refused(platform):
+    """Both listeners speak TLS only: the right password without TLS gets nowhere."""
+    host, name = platform.hosts[0], platform.names[0]
+    value = f"rig-sasl-plaintext-{uuid.uuid4()}"
+    plaintext = client_config(host, KAFKA_CLIENT_USER, os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"],
+                              protocol="SASL_PLAINTEXT")
+    refused = produce(host, name, DEAD_LETTER_TOPIC, value, plaintext, max_block_ms=8000)
+    assert refused.rc != 0
+    assert value not in consumed(host, name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)
+
+
+def test_a_client_trusting_another_ca_is_refused(platform):
+    host, name = platform.hosts[0], platform.names[0]
+    host.run_expect([0], "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                         "-subj /CN=another-ca -keyout /tmp/another-ca.key -out /tmp/another-ca.crt")
+    value = f"rig-another-ca-{uuid.uuid4()}"
+    foreign = client_config(host, KAFKA_CLIENT_USER, os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"],
+                            ca="/tmp/another-ca.crt")
+    refused = produce(host, name, DEAD_LETTER_TOPIC, value, foreign, max_block_ms=8000)
+    said = refused.stdout + refused.stderr
+    assert refused.rc != 0 and ("SSL handshake failed" in said or "PKIX path" in said), said[-2000:]
+    assert value not in consumed(host, name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)
+
+
+def test_both_listeners_present_the_hosts_certificate_for_its_name_and_address(platform):
+    """What every client checks: the certificate chains to the platform's CA and names the
+    address it connects to (clients reach brokers at their IP, controllers at their name)."""
+    checker = platform.hosts[0]
+    for name in platform.names:
+        ip = hosts.ip_address(name)
+        for port, target in ((PORT, ip), (CONTROLLER_PORT, name)):
+            verify = "-verify_ip" if target == ip else "-verify_hostname"
+            reply = checker.run(f"openssl s_client -connect {ip}:{port} -CAfile {CA} {verify} {target} "
+                                f"-verify_return_error -brief < /dev/null")
+            said = reply.stdout + reply.stderr
+            assert reply.rc == 0 and "Verification: OK" in said, f"{name}:{port}: {said[-1500:]}"
 
 
 def test_pipeline_user_is_limited_by_acls(platform):

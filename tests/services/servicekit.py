@@ -23,6 +23,7 @@ from pathlib import Path
 
 import http_call
 from ctl import ROOT, hosts, images
+from deploys import tls
 from services.core import clients
 from shared import names
 from shared import secrets as platform_secrets
@@ -79,7 +80,7 @@ def backends_of(name: str, secrets: dict[str, str] | None = None, others: tuple[
     ca = (ca_dir or platform_secrets.ca_dir()) / "ca.crt"
     env = {"BIGDATA_KAFKA_BOOTSTRAP": ",".join(f"{each}:9092" for each in ips),
            "BIGDATA_CASSANDRA_HOSTS": ",".join(ips), "BIGDATA_REDIS_HOST": ip,
-           "BIGDATA_REDIS_TLS": "true", "BIGDATA_TLS_CA_FILE": str(ca),
+           "BIGDATA_REDIS_TLS": "true", "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "BIGDATA_TLS_CA_FILE": str(ca),
            **{secret: (secrets or os.environ)[secret] for secret in SECRETS}}
     return Backends(name, ip, env, Settings.from_env({**env, "BIGDATA_REDIS_USER": names.REDIS_ADMIN_USER}))
 
@@ -444,6 +445,8 @@ def stream_job(backends: Backends, checkpoint: str, log: Path, port: int, **env)
     settings = {
         "BIGDATA_KAFKA_BOOTSTRAP": backends.env["BIGDATA_KAFKA_BOOTSTRAP"],
         "BIGDATA_KAFKA_CLIENT_PASSWORD": backends.env["BIGDATA_KAFKA_CLIENT_PASSWORD"],
+        "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+        "BIGDATA_TLS_CA_FILE": f"{tls.Settings().tls_dir}/{tls.CA_FILE}",  # the host's copy of the CA
         "BIGDATA_SPARK_HOME": SPARK_HOME,
         "BIGDATA_SPARK_MASTER": f"spark://{backends.container}:7077",
         "BIGDATA_STREAM_CHECKPOINT": f"{CHECKPOINTS}/{checkpoint}",

@@ -81,6 +81,22 @@ def test_producer_is_durable_and_consumers_commit_themselves():
     assert consumer["enable.auto.commit"] is False and consumer["enable.auto.offset.store"] is False
 
 
+def test_kafka_over_tls_checks_the_brokers_certificates_and_names(tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    tls = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20, "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+    config = clients.kafka_common(Settings.from_env({**tls, "BIGDATA_TLS_CA_FILE": str(ca)}))
+    assert config["security.protocol"] == "SASL_SSL" and config["ssl.ca.location"] == str(ca)
+    assert config["ssl.endpoint.identification.algorithm"] == "https"
+    assert "ssl.ca.location" not in clients.kafka_common(Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20}))
+    with pytest.raises(SettingError, match="BIGDATA_TLS_CA_FILE is not set"):
+        clients.kafka_common(Settings.from_env(tls))
+    with pytest.raises(SettingError, match="not a readable file"):
+        clients.kafka_common(Settings.from_env({**tls, "BIGDATA_TLS_CA_FILE": str(tmp_path / "missing.crt")}))
+    with pytest.raises(SettingError, match="BIGDATA_KAFKA_SECURITY_PROTOCOL"):
+        Settings.from_env({"BIGDATA_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"})
+
+
 def test_every_setting_is_documented_in_the_services_readme():
     text = README.read_text()
     missing = [env for env, _, _ in describe() if f"`{env}`" not in text]

@@ -155,6 +155,19 @@ def test_kafka_options_authenticate_as_the_pipeline_user_with_the_group_prefix()
         kafka_options.source_options(StreamSettings.from_env({}))
 
 
+def test_kafka_options_over_tls_carry_the_ca_inline(tmp_path):
+    """The executors get the CA's certificate itself: their hosts need no copy of it at that path."""
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    settings = StreamSettings.from_env({**PASSWORD, "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                                        "BIGDATA_TLS_CA_FILE": str(ca)})
+    for options in (kafka_options.source_options(settings), kafka_options.sink_options(settings)):
+        assert options["kafka.security.protocol"] == "SASL_SSL" and options["kafka.ssl.truststore.type"] == "PEM"
+        assert options["kafka.ssl.truststore.certificates"] == ca.read_text()
+        assert options["kafka.ssl.endpoint.identification.algorithm"] == "https"
+    assert "kafka.ssl.truststore.certificates" not in kafka_options.source_options(StreamSettings.from_env(PASSWORD))
+
+
 def test_shuffle_partitions_follow_the_cores():
     settings = StreamSettings.from_env({})
     assert spark_conf.shuffle_partitions(settings, {}, 8) == 8
