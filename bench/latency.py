@@ -157,11 +157,11 @@ def main() -> int:
         job = platform.servicekit.stream_job(backends, f"bench-latency-{run}", work / "stream-processor.log",
                                              STREAM_PORT, BIGDATA_STREAM_STARTING_OFFSETS="latest",
                                              **stream_env)
-        group = f"bench-publisher-{run.lower()}"
+        group = f"{names.PUBLISHER_GROUP}-bench-{run.lower()}"
         kafka.start_group_at_end(group, names.ANALYTICS_TOPIC)
         publisher = platform.ServiceProcess("services.redis_publisher", {**common, "BIGDATA_PUBLISHER_GROUP": group},
                                             work / "redis-publisher.log")
-        lane = platform.ServiceProcess("services.live_lane", {**common, "BIGDATA_LANE_GROUP": f"bench-lane-{run}"},
+        lane = platform.ServiceProcess("services.live_lane", {**common, "BIGDATA_LANE_GROUP": f"{names.LIVE_GROUP}-bench-{run}"},
                                        work / "live-lane.log")
         dashboard = platform.ServiceProcess("services.dashboard", common, work / "dashboard.log")
         producer = platform.ServiceProcess(

@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 
 from ctl import CACHE, ROOT, mirror
+from deploys.kafka.users import USERS, KafkaUser
 from marathon import swarm
 from services.core import clients
 from shared import secrets
@@ -118,16 +119,16 @@ def kafka_home() -> Path:
     return home
 
 
-def java_client_properties(backends: Backends, path: Path, user: str = names.KAFKA_CLIENT_USER,
-                           password_env: str = "BIGDATA_KAFKA_CLIENT_PASSWORD") -> Path:
-    """A Java client's SASL/SCRAM settings (as the services' own clients use them)."""
+def java_client_properties(backends: Backends, path: Path, user: KafkaUser) -> Path:
+    """A Java client's settings as a service's own clients use them: SASL/SCRAM as its user,
+    over TLS when the platform's Kafka has it."""
     settings = backends.settings
-    password = os.environ[password_env]
+    password = os.environ[user.secret]
     path.write_text(
         f"security.protocol={settings.kafka_security_protocol}\n"
         f"sasl.mechanism={settings.kafka_sasl_mechanism}\n"
         "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
-        f'username="{user}" password="{password}";\n'
+        f'username="{user.name}" password="{password}";\n'
         + (f"ssl.truststore.type=PEM\nssl.truststore.location={settings.tls_ca_file}\n"
            if settings.kafka_tls() else ""))
     path.chmod(0o600)
@@ -156,17 +157,19 @@ def _admin(backends: Backends):
                         "sasl.password": os.environ["BIGDATA_KAFKA_ADMIN_PASSWORD"]})
 
 
-def _acls(topic: str, kind=None):
+def _acls(topic: str, like: str, kind=None):
+    """Each service user's ACLs on topic `like`, for `topic` (deploys/kafka/users.py)."""
     from confluent_kafka.admin import AclBinding, AclOperation, AclPermissionType, ResourcePatternType, ResourceType
-    return [(kind or AclBinding)(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, f"User:{names.KAFKA_CLIENT_USER}",
-                       "*", getattr(AclOperation, op), AclPermissionType.ALLOW)
-            for op in ("READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS")]
+    return [(kind or AclBinding)(ResourceType.TOPIC, topic, ResourcePatternType.LITERAL, principal, "*",
+                                 getattr(AclOperation, operation), AclPermissionType.ALLOW)
+            for user in USERS for principal, resource, name, _, operation in sorted(user.acls())
+            if resource == "TOPIC" and name == like]
 
 
 @contextlib.contextmanager
 def bench_topic(backends: Backends, like: str = names.TICKS_TOPIC):
     """A topic made like `like` (partitions, replicas, its own configs such as
-    min.insync.replicas), which the pipeline's user may use as it uses `like`;
+    min.insync.replicas), which each service's user may use as it uses `like`;
     deleted with its ACLs afterwards, so benches leave the pipeline's topics alone."""
     from confluent_kafka.admin import AclBindingFilter, ConfigResource, ConfigSource, NewTopic, ResourceType
     admin = _admin(backends)
@@ -180,14 +183,14 @@ def bench_topic(backends: Backends, like: str = names.TICKS_TOPIC):
     replicas = len(model.partitions[0].replicas)
     admin.create_topics([NewTopic(topic, partitions, replicas, config=configs)])[topic].result(timeout=30)
     try:
-        for future in admin.create_acls(_acls(topic)).values():
+        for future in admin.create_acls(_acls(topic, like)).values():
             future.result(timeout=30)
         wait_until(lambda: topic in admin.list_topics(timeout=5).topics, 30, f"topic {topic}")
         print(f"bench topic {topic}: like {like} ({partitions} partitions, {replicas} replica(s), {configs})",
               flush=True)
         yield topic
     finally:
-        for future in admin.delete_acls(_acls(topic, AclBindingFilter)).values():
+        for future in admin.delete_acls(_acls(topic, like, AclBindingFilter)).values():
             with contextlib.suppress(Exception):
                 future.result(timeout=30)
         admin.delete_topics([topic])[topic].result(timeout=30)

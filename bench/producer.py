@@ -26,8 +26,8 @@ import time
 import uuid
 
 from bench import platform
+from deploys.kafka import users
 from services.core import clients
-from shared import names
 from services.core.service import Service
 from services.core.settings import Settings
 from services.producer.app import Producer
@@ -59,7 +59,7 @@ def sent_ticks(kafka: platform.Kafka, topic: str, count: int) -> list:
 
 def producer_performance(backends, topic: str, count: int, payload_file, work) -> dict:
     settings = backends.settings
-    properties = platform.java_client_properties(backends, work / "client.properties")
+    properties = platform.java_client_properties(backends, work / "client.properties", users.user("producer"))
     out = platform.kafka_tool(
         "org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", str(count), "--throughput", "-1",
         "--payload-file", str(payload_file), "--payload-delimiter", "\n",
@@ -123,13 +123,14 @@ def main() -> int:
     args, backends = platform.arguments(parser)
     work = platform.run_dir("producer")
     platform.kafka_home()
+    settings = backends.service_settings("services.producer")  # as the producer's Kafka user
     with platform.heavy_lock(), platform.bench_topic(backends) as topic:
         kafka = platform.Kafka(backends.settings)
         rows = []
         payload_file = work / "ticks.jsonl"
         for round_ in range(1, args.rounds + 1):
             load_before = platform.load()
-            mine = ours(backends.settings, topic, args.count)
+            mine = ours(settings, topic, args.count)
             if round_ == 1:
                 ticks = sent_ticks(kafka, topic, PAYLOADS)
                 size = statistics.fmean(len(value) for _, value in ticks)
@@ -146,14 +147,14 @@ def main() -> int:
         if args.kafka_python_count:
             sample = (ticks * (args.kafka_python_count // len(ticks) + 1))[:args.kafka_python_count]
             load_before = platform.load()
-            clients_row = (confluent(backends.settings, topic, sample), kafka_python(backends.settings, topic, sample),
+            clients_row = (confluent(settings, topic, sample), kafka_python(settings, topic, sample),
                            load_before)
         kafka.close()
 
     mine = [r[0] for r in rows]
     reference = [r[1] for r in rows]
     print(f"\nproducer throughput, {args.count:,} ticks of {size:.0f} bytes (mean JSON) per run, acks=all, lz4, "
-          f"SASL/SCRAM user {names.KAFKA_CLIENT_USER}, {args.rounds} rounds each:")
+          f"SASL/SCRAM user producer, {args.rounds} rounds each:")
     print("  ours = the producer service's run loop; reference = Kafka's ProducerPerformance (Java 17)")
     for label, pick in (("best", max), ("median", statistics.median)):
         print(platform.ratio_line(f"msg/s, {label}", pick(r["messages_per_s"] for r in mine),

@@ -48,7 +48,8 @@ class Consumer:
     def __init__(self, kind: str, backends, work, run: str):
         self.kind, self.backends, self.work = kind, backends, work
         common = {**backends.env, "BIGDATA_LOG_LEVEL": "WARNING"}
-        self.group = f"bench-{kind}-{run}"
+        # a name its user's ACLs allow (deploys/kafka/users.py)
+        self.group = f"{names.LIVE_GROUP if kind == 'lane' else names.WRITER_GROUP}-bench-{run}"
         self.kafka = platform.Kafka(backends.settings)
         if kind == "writer":
             self.kafka.start_group_at_end(self.group, names.TICKS_TOPIC)

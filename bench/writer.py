@@ -34,6 +34,7 @@ import time
 import uuid
 
 from bench import platform
+from deploys.kafka import users
 from services.core import clients
 from shared import names
 from services.core.consume import record_time
@@ -60,7 +61,8 @@ def consumer_performance(backends, group: str, start: dict, messages: int, work)
     consumer = clients.kafka_consumer(backends.settings, group)
     consumer.commit(offsets=[TopicPartition(names.TICKS_TOPIC, p, o) for p, o in start.items()], asynchronous=False)
     consumer.close()
-    properties = platform.java_client_properties(backends, work / "client.properties")
+    properties = platform.java_client_properties(backends, work / "client.properties",
+                                                 users.user("storage-writer"))
     out = platform.kafka_tool(
         "org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", backends.settings.kafka_bootstrap,
         "--topic", names.TICKS_TOPIC, "--group", group, "--num-records", str(messages),
@@ -179,7 +181,7 @@ def main() -> int:
     work = platform.run_dir("writer")
     platform.kafka_home()
     symbols = bench_symbols()
-    group = f"bench-writer-{uuid.uuid4().hex[:8]}"
+    group = f"{names.WRITER_GROUP}-bench-{uuid.uuid4().hex[:8]}"  # its user's ACLs allow these
     with platform.heavy_lock(), platform.paused_apps(backends, "storage-writer", "stream-processor"):
         kafka = platform.Kafka(backends.settings)
         start_offsets = kafka.start_group_at_end(group, names.TICKS_TOPIC)

@@ -3,7 +3,8 @@
     cp inventories/production.example.py inventories/production.py  # beside group_data/
     $EDITOR inventories/production.py        # your hosts, mirrors, sizes and names
     export BIGDATA_REDIS_PASSWORD=... BIGDATA_KAFKA_ADMIN_PASSWORD=... \\
-           BIGDATA_KAFKA_CLIENT_PASSWORD=... BIGDATA_CASSANDRA_PASSWORD=... \\
+           BIGDATA_KAFKA_{PRODUCER,WRITER,STREAM,PUBLISHER,LIVE_LANE}_PASSWORD=... \\
+           BIGDATA_CASSANDRA_PASSWORD=... BIGDATA_PRODUCER_TOKEN=... BIGDATA_REDIS_{PUBLISHER,LIVE_LANE,DASHBOARD}_PASSWORD=... \\
            BIGDATA_MARATHON_PASSWORD=...     # or NAME=value lines in BIGDATA_SECRETS_FILE
     export BIGDATA_CA_DIR=/path/to/your-ca   # your CA: ca.crt and ca.key (deploys/tls), or
                                              # tls_ca_cert and tls_ca_key in `all` below
@@ -56,8 +57,8 @@ zookeeper = (_control_nodes, {
 })
 
 # --- Kafka (deploys/kafka): KRaft, every broker also a controller ------------------------
-# secrets: kafka_admin_password (BIGDATA_KAFKA_ADMIN_PASSWORD), kafka_client_password
-# (BIGDATA_KAFKA_CLIENT_PASSWORD)
+# secrets: kafka_admin_password (BIGDATA_KAFKA_ADMIN_PASSWORD), and each service user's,
+# kafka_<producer|writer|stream|publisher|live_lane>_password (BIGDATA_KAFKA_<...>_PASSWORD)
 kafka = (_data_nodes, {
     "kafka_cluster_name": "bigdata-production",  # the cluster id derives from it: never change it later
     "kafka_heap_mb": 6144,                    # JVM heap per broker (unset: a quarter of memory, up to 6 GiB)

@@ -31,7 +31,7 @@ environment as Marathon stores it (in ZooKeeper, readable through the API by
 whoever has the credentials): vanilla Marathon has no secret store.
 `--secrets plugin` sends the `secrets` references unchanged, for a Marathon started
 with `--enable_features secrets` and a secrets plugin holding each source
-(BIGDATA_KAFKA_CLIENT_PASSWORD, ...).
+(BIGDATA_KAFKA_WRITER_PASSWORD, ...).
 
 Exit status: 0 done, 1 Marathon refused or a deployment failed, 2 bad definitions
 or arguments.

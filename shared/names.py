@@ -21,9 +21,9 @@ REDIS_PUBLISHER_USER = "publisher"     # the Redis publisher: Spark's records
 REDIS_LIVE_LANE_USER = "live-lane"     # the live lane: provisional records
 REDIS_DASHBOARD_USER = "dashboard"     # reads and subscribes only
 
-# Kafka SCRAM users: the brokers' own, and the one the pipeline's services use
+# Kafka SCRAM users: the brokers' own (the super user); each service has its own
+# (deploys/kafka/users.py), named in its app definition
 KAFKA_ADMIN_USER = "admin"
-KAFKA_CLIENT_USER = "pipeline"
 
 # Kafka consumer groups of the pipeline's services (settings may override them per run)
 WRITER_GROUP = "storage-writer"        # the storage writer (stock-ticks -> Cassandra)

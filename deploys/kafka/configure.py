@@ -1,5 +1,5 @@
 """Kafka's configuration on a host: server.properties, logging, the tool wrapper
-(`kafka-run-class`), the admin's and the pipeline's client settings, the systemd unit,
+(`kafka-run-class`), the admin's client settings, the systemd unit,
 and with TLS on, the broker's PEM keystore (the host's key and certificate)."""
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from pyinfra.operations import files, server
 import deploys.common
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
-from deploys.kafka.settings import ADMIN_CONFIG, CLIENT_CONFIG, CONF_DIR, JAVA, SERVICE, TOOL
+from deploys.kafka.settings import ADMIN_CONFIG, CONF_DIR, JAVA, SERVICE, TOOL
 from deploys.tls import ListenerFiles, listener_files
 from deploys.topology import address
 from deploys.versions import KAFKA_VERSION
-from shared.names import KAFKA_ADMIN_USER, KAFKA_CLIENT_USER
+from shared.names import KAFKA_ADMIN_USER
 
 
 def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir, state_dir, bootstrap) -> dict:
     """Kafka's configuration files, the tool wrapper, the clients' settings and the unit;
-    returns the operations whose change needs a restart (and the pipeline's client settings)."""
+    returns the operations whose change needs a restart."""
     bind_address = host.get_fact(ResolvedAddress, hostname=address())
     if not bind_address:
         raise DeployError(f"{host.name}: {address()} does not resolve on the host (Kafka binds to it)")
@@ -46,15 +46,14 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         java=JAVA, home=home, conf_dir=CONF_DIR, tmp_dir="/var/tmp", tool_heap_mb=256,
         bootstrap=bootstrap, admin_config=ADMIN_CONFIG,
     )
-    client_settings = {}
-    for what, path, user_name, password in (
-            ("the admin (tools, health checks)", ADMIN_CONFIG, KAFKA_ADMIN_USER, settings.kafka_admin_password),
-            ("the pipeline's user", CLIENT_CONFIG, KAFKA_CLIENT_USER, settings.kafka_client_password)):
-        client_settings[path] = files.template(
-            name=f"Client settings for {what}", src=template(__package__, "client.properties.j2"), dest=path,
-            mode="0600", user="root", group="root", bootstrap=bootstrap, user_name=user_name, password=password,
-            path=path, tls=tls,
-        )
+    files.template(
+        name="Client settings for the admin (tools, health checks)", src=template(__package__, "client.properties.j2"),
+        dest=ADMIN_CONFIG, mode="0600", user="root", group="root", bootstrap=bootstrap, user_name=KAFKA_ADMIN_USER,
+        password=settings.kafka_admin_password, path=ADMIN_CONFIG, tls=tls,
+    )
+    # the one client user of every service before issue 14 has gone, and its settings with it
+    files.file(name=f"Remove the retired {CONF_DIR}/client.properties", path=f"{CONF_DIR}/client.properties",
+               present=False)
     nofile = deploys.common.open_files("Kafka", note="enough for a few thousand partitions, not for more")
     memory_mb = host.get_fact(MemoryMb)
     unit = files.template(
@@ -64,7 +63,7 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         nofile=nofile, nofile_capped=nofile < common.nofile_limit, heap_mb=settings.heap_mb(memory_mb), java=JAVA,
         log_dir=log_dir, tmp_dir=tmp_dir, conf_dir=CONF_DIR, home=home,
     )
-    return {"server": server_properties, "log4j": log4j, "unit": unit, "client": client_settings[CLIENT_CONFIG]}
+    return {"server": server_properties, "log4j": log4j, "unit": unit}
 
 
 def keystore(tls: ListenerFiles) -> str:

@@ -26,13 +26,14 @@ class ClusterState:
 
     topics: dict[str, dict] = field(default_factory=dict)  # name -> partitions, replication, configs
     users: set[str] = field(default_factory=set)
-    acls: set[tuple[str, str, str, str]] = field(default_factory=set)  # (principal, type, name, operation)
+    # (principal, resource type, resource name, pattern type, operation): deploys.kafka.users.Acl
+    acls: set[tuple[str, str, str, str, str]] = field(default_factory=set)
 
 
 TOPIC_LINE = re.compile(r"^Topic: (\S+)\s+TopicId: \S+\s+PartitionCount: (\d+)\s+ReplicationFactor: (\d+)"
                         r"\s+Configs: ?(.*)$")
 USER_LINE = re.compile(r"^SCRAM credential configs for user-principal '([^']+)' are")
-ACL_RESOURCE = re.compile(r"ACLs for resource `ResourcePattern\(resourceType=(\w+), name=(.+), patternType=LITERAL\)`")
+ACL_RESOURCE = re.compile(r"ACLs for resource `ResourcePattern\(resourceType=(\w+), name=(.+), patternType=(\w+)\)`")
 ACL_ENTRY = re.compile(r"\(principal=(\S+), host=\*, operation=(\w+), permissionType=ALLOW\)")
 
 
@@ -40,7 +41,7 @@ class KafkaClusterState(FactBase):
     """Topics, users and ACLs, asked from the running cluster with the admin's
     credentials; None when no broker answers yet (a fresh host)."""
 
-    def command(self, tool: str, bootstrap: str, admin_config: str, principal: str) -> str:
+    def command(self, tool: str, bootstrap: str, admin_config: str) -> str:
         common = f"--bootstrap-server {bootstrap} --command-config {admin_config}"
         # a fresh host has neither the tool nor a running broker: report nothing
         return (f"if [ -x {tool} ] && [ -f {admin_config} ] && systemctl is-active -q kafka; then "
@@ -48,7 +49,7 @@ class KafkaClusterState(FactBase):
                 f" && echo '--users--' "
                 f"&& timeout 60 {tool} org.apache.kafka.tools.ConfigCommand {common} --describe --entity-type users"
                 f" && echo '--acls--' "
-                f"&& timeout 60 {tool} org.apache.kafka.tools.AclCommand {common} --list --principal {principal}"
+                f"&& timeout 60 {tool} org.apache.kafka.tools.AclCommand {common} --list"
                 f" || echo '--unavailable--'; fi")
 
     def process(self, output):
@@ -67,7 +68,7 @@ class KafkaClusterState(FactBase):
                 state.users.add(match[1])
             elif section == "acls":
                 if match := ACL_RESOURCE.search(line):
-                    resource = (match[1], match[2])
+                    resource = (match[1], match[2], match[3])
                 elif resource and (match := ACL_ENTRY.search(line)):
-                    state.acls.add((match[1], resource[0], resource[1], match[2]))
+                    state.acls.add((match[1], *resource, match[2]))
         return state

@@ -21,8 +21,8 @@ def install_kafka():
     changes one broker at a time, and create the pipeline's users, ACLs and topics.
 
     Args (inventory data, defaults in `Settings`):
-        kafka_admin_password, kafka_client_password: required secrets (the brokers'
-            own SCRAM user and the pipeline's)
+        kafka_admin_password: a required secret (the brokers' own SCRAM user, the super user)
+        kafka_<service>_password: required secrets, one per service's user (deploys/kafka/users.py)
         kafka_port, kafka_controller_port, kafka_heap_mb, kafka_replication_factor,
         kafka_min_insync_replicas, kafka_partitions, kafka_cluster_name, ...
         tls_enabled, tls_dir (deploys/tls): SASL_SSL on both listeners, and no plaintext port
@@ -45,4 +45,4 @@ def install_kafka():
     format_storage_once(settings, user, data_dir)
     start_or_restart(settings, configs, node, bootstrap)
     if node == 1:  # cluster-wide objects: asked for and created from the first broker only
-        pipeline_objects(settings, len(brokers), bootstrap, configs["client"])
+        pipeline_objects(settings, len(brokers), bootstrap)

@@ -11,7 +11,6 @@ from deploys.settings import ComponentSettings, Port
 
 CONF_DIR = "/etc/kafka"
 ADMIN_CONFIG = f"{CONF_DIR}/admin.properties"
-CLIENT_CONFIG = f"{CONF_DIR}/client.properties"
 TOOL = "/usr/local/bin/kafka-run-class"
 JAVA = "/usr/bin/java"
 SERVICE = "kafka"
@@ -28,8 +27,17 @@ class Settings(ComponentSettings):
     kafka_controller_port: Port = 9093  # the KRaft quorum (SASL/PLAIN)
     kafka_admin_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
         env="BIGDATA_KAFKA_ADMIN_PASSWORD"))
-    kafka_client_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
-        env="BIGDATA_KAFKA_CLIENT_PASSWORD"))
+    # each service's own user (deploys/kafka/users.py)
+    kafka_producer_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
+        env="BIGDATA_KAFKA_PRODUCER_PASSWORD"))
+    kafka_writer_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
+        env="BIGDATA_KAFKA_WRITER_PASSWORD"))
+    kafka_stream_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
+        env="BIGDATA_KAFKA_STREAM_PASSWORD"))
+    kafka_publisher_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
+        env="BIGDATA_KAFKA_PUBLISHER_PASSWORD"))
+    kafka_live_lane_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
+        env="BIGDATA_KAFKA_LIVE_LANE_PASSWORD"))
     # the cluster id is derived from this name, so a run never changes it
     kafka_cluster_name: str = Field("bigdata", min_length=1)
     # or set it outright (e.g. to adopt storage formatted elsewhere): 22 characters of URL-safe base64

@@ -1,19 +1,23 @@
-"""The pipeline's objects in the cluster: its SCRAM user, its ACLs and its topics."""
+"""The pipeline's objects in the cluster: a SCRAM user per service, their ACLs and the topics."""
 from __future__ import annotations
+
+import hashlib
+from io import StringIO
 
 from pyinfra import host, logger
 from pyinfra.api import HiddenValue, QuoteString, StringCommand
-from pyinfra.operations import server
+from pyinfra.operations import files, server
 
 from deploys.health import wait_until
 from deploys.kafka.facts import KafkaClusterState
-from deploys.kafka.settings import ADMIN_CONFIG, TOOL, Settings
-from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_CLIENT_USER, TICKS_TOPIC
+from deploys.kafka.settings import ADMIN_CONFIG, CONF_DIR, TOOL, Settings
+from deploys.kafka.users import RETIRED_USERS, USERS, Acl
+from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, TICKS_TOPIC
 
 TOPICS = (TICKS_TOPIC, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC)
-# what the pipeline's user may do: produce and consume its topics, in any consumer group
-CLIENT_TOPIC_OPERATIONS = ("READ", "WRITE", "DESCRIBE", "DESCRIBE_CONFIGS")
-CLIENT_GROUP_OPERATIONS = ("READ", "DESCRIBE")
+# what the users' passwords were at the last run, as SHA-256 digests (root only): a changed
+# line sets that user's password again
+PASSWORD_DIGESTS = f"{CONF_DIR}/users.sha256"
 
 
 def _pascal(operation: str) -> str:
@@ -21,11 +25,22 @@ def _pascal(operation: str) -> str:
     return "".join(word.capitalize() for word in operation.split("_"))
 
 
+def acl_commands(admin: str, action: str, acls: list[Acl]) -> list[str]:
+    """AclCommand runs that add or remove these ACLs (`action`: "--add", "--remove --force"),
+    one run per principal and resource (each JVM start costs seconds)."""
+    by_resource: dict[tuple, list[str]] = {}
+    for principal, kind, name, pattern, operation in sorted(acls):
+        by_resource.setdefault((principal, kind, name, pattern), []).append(operation)
+    return [f"{TOOL} org.apache.kafka.tools.AclCommand {admin} {action} --allow-principal {principal} "
+            + " ".join(f"--operation {_pascal(op)}" for op in operations)
+            + f" --{kind.lower()} '{name}' --resource-pattern-type {pattern.lower()} > /dev/null"
+            for (principal, kind, name, pattern), operations in by_resource.items()]
 
-def pipeline_objects(settings: Settings, brokers: int, bootstrap: str, client_config) -> None:
-    """The pipeline's SCRAM user, its ACLs and its topics, each only where missing."""
-    state = host.get_fact(KafkaClusterState, tool=TOOL, bootstrap=bootstrap, admin_config=ADMIN_CONFIG,
-                          principal=f"User:{KAFKA_CLIENT_USER}")
+
+def pipeline_objects(settings: Settings, brokers: int, bootstrap: str) -> None:
+    """The services' SCRAM users, their ACLs and the topics, each only where missing; the
+    retired shared user and its ACLs removed."""
+    state = host.get_fact(KafkaClusterState, tool=TOOL, bootstrap=bootstrap, admin_config=ADMIN_CONFIG)
     known = state is not None  # None: no broker answered while planning (a fresh cluster)
     replication, min_insync = settings.replication(brokers), settings.min_insync(brokers)
     admin = f"--bootstrap-server {bootstrap} --command-config {ADMIN_CONFIG}"
@@ -37,35 +52,47 @@ def pipeline_objects(settings: Settings, brokers: int, bootstrap: str, client_co
         if known and topic in state.topics and state.topics[topic]["replication"] != replication:
             logger.warning(f"{host.name}: topic {topic} has {state.topics[topic]['replication']} replicas, "
                            f"the inventory asks for {replication}: change it with a partition reassignment")
-    user_absent = not known or KAFKA_CLIENT_USER not in state.users
-    principal = f"User:{KAFKA_CLIENT_USER}"
-    wanted_acls = {(principal, "TOPIC", t, op) for t in TOPICS for op in CLIENT_TOPIC_OPERATIONS}
-    wanted_acls |= {(principal, "GROUP", "*", op) for op in CLIENT_GROUP_OPERATIONS}
-    acls_missing = not known or not wanted_acls <= state.acls
+    absent_users = [u for u in USERS if not known or u.name not in state.users]
+    wanted_acls = set().union(*(u.acls() for u in USERS))
+    missing_acls = sorted(wanted_acls - state.acls) if known else sorted(wanted_acls)
+    retired = [name for name in RETIRED_USERS if known and name in state.users]
+    retired_acls = sorted(acl for acl in state.acls if acl[0] in {f"User:{n}" for n in RETIRED_USERS}) if known else []
 
-    if missing_topics or acls_missing or user_absent or wrong_isr:
+    if missing_topics or missing_acls or absent_users or wrong_isr or retired or retired_acls:
         wait_until(f"Wait until all {brokers} broker(s) are registered",
                    f"test $({TOOL} org.apache.kafka.tools.BrokerApiVersionsCommand {admin} "
                    f"| grep -c 'isFenced: false') -ge {brokers}", timeout=settings.kafka_ready_timeout)
-    # created when absent; its password set again when the inventory's changes
-    server.shell(
-        name=f"Create the pipeline's user {KAFKA_CLIENT_USER} (SCRAM-SHA-512)",
-        commands=[StringCommand(f"{TOOL} org.apache.kafka.tools.ConfigCommand {admin} --alter --entity-type users "
-                                f"--entity-name {KAFKA_CLIENT_USER} --add-config",
-                                QuoteString(HiddenValue(f"SCRAM-SHA-512=[password={settings.kafka_client_password}]")),
-                                "> /dev/null")],
-        _if=lambda: user_absent or client_config.did_change(),
-    )
-    if acls_missing:
-        operations = " ".join(f"--operation {_pascal(op)}" for op in CLIENT_TOPIC_OPERATIONS)
+    digests = files.put(
+        name="Record the services' Kafka passwords (SHA-256)", dest=PASSWORD_DIGESTS, user="root", group="root",
+        mode="0600", src=StringIO("".join(
+            f"{u.name} {hashlib.sha256(getattr(settings, u.password_setting).encode()).hexdigest()}\n"
+            for u in USERS)))
+    for user in USERS:
+        # created when absent; its password set again when the inventory's changes
         server.shell(
-            name=f"Allow {KAFKA_CLIENT_USER} to produce and consume the pipeline's topics",
-            commands=[
-                f"{TOOL} org.apache.kafka.tools.AclCommand {admin} --add --allow-principal {principal} "
-                f"{operations} " + " ".join(f"--topic {t}" for t in TOPICS) + " > /dev/null",
-                f"{TOOL} org.apache.kafka.tools.AclCommand {admin} --add --allow-principal {principal} "
-                + " ".join(f"--operation {_pascal(op)}" for op in CLIENT_GROUP_OPERATIONS) + " --group '*' > /dev/null",
-            ],
+            name=f"Create the Kafka user {user.name} (SCRAM-SHA-512)",
+            commands=[StringCommand(
+                f"{TOOL} org.apache.kafka.tools.ConfigCommand {admin} --alter --entity-type users "
+                f"--entity-name {user.name} --add-config",
+                QuoteString(HiddenValue(f"SCRAM-SHA-512=[password={getattr(settings, user.password_setting)}]")),
+                "> /dev/null")],
+            _if=lambda user=user: user in absent_users or digests.did_change(),
+        )
+    if missing_acls:
+        server.shell(
+            name=f"Allow each service exactly its topics and groups ({len(missing_acls)} ACLs)",
+            commands=acl_commands(admin, "--add", missing_acls),
+        )
+    if retired_acls:
+        server.shell(
+            name=f"Remove the ACLs of the retired user(s) {', '.join(RETIRED_USERS)}",
+            commands=acl_commands(admin, "--remove --force", retired_acls),
+        )
+    for name in retired:
+        server.shell(
+            name=f"Remove the retired Kafka user {name}",
+            commands=[f"{TOOL} org.apache.kafka.tools.ConfigCommand {admin} --alter --entity-type users "
+                      f"--entity-name {name} --delete-config SCRAM-SHA-512 > /dev/null"],
         )
     for topic in missing_topics:
         server.shell(

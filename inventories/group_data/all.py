@@ -11,9 +11,13 @@ redis_publisher_password = secret("BIGDATA_REDIS_PUBLISHER_PASSWORD")
 redis_live_lane_password = secret("BIGDATA_REDIS_LIVE_LANE_PASSWORD")
 redis_dashboard_password = secret("BIGDATA_REDIS_DASHBOARD_PASSWORD")
 
-# Kafka (deploys/kafka): the brokers' own SCRAM user and the pipeline's
+# Kafka (deploys/kafka): the brokers' own SCRAM user, and each service's (deploys/kafka/users.py)
 kafka_admin_password = secret("BIGDATA_KAFKA_ADMIN_PASSWORD")
-kafka_client_password = secret("BIGDATA_KAFKA_CLIENT_PASSWORD")
+kafka_producer_password = secret("BIGDATA_KAFKA_PRODUCER_PASSWORD")
+kafka_writer_password = secret("BIGDATA_KAFKA_WRITER_PASSWORD")
+kafka_stream_password = secret("BIGDATA_KAFKA_STREAM_PASSWORD")
+kafka_publisher_password = secret("BIGDATA_KAFKA_PUBLISHER_PASSWORD")
+kafka_live_lane_password = secret("BIGDATA_KAFKA_LIVE_LANE_PASSWORD")
 
 # Cassandra (deploys/cassandra): the superuser that replaces the default one
 cassandra_password = secret("BIGDATA_CASSANDRA_PASSWORD")

@@ -19,7 +19,7 @@ def kafka_common(settings: Settings) -> dict:
     if settings.kafka_security_protocol.startswith("SASL"):
         config.update({
             "sasl.mechanism": settings.kafka_sasl_mechanism,
-            "sasl.username": settings.kafka_user,
+            "sasl.username": settings.require("kafka_user"),
             "sasl.password": settings.require("kafka_password"),
         })
     if settings.kafka_tls():  # the brokers' certificates checked against the CA, and their names

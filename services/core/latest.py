@@ -58,4 +58,4 @@ def serve_to_redis(name: str, default_port: int, channel: str, key_prefix: str,
         code = body(service, settings, RedisSink(redis, channel, key_prefix))
         redis.close()
         return code
-    return serve(name, default_port, ("redis_password", "kafka_password"), run)
+    return serve(name, default_port, ("redis_password", "kafka_user", "kafka_password"), run)

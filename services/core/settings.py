@@ -90,9 +90,10 @@ class Settings(BaseSettings):
 
     # --- Kafka -------------------------------------------------------------------
     kafka_bootstrap: str = Field("bigdata:9092", description="Kafka bootstrap servers, comma-separated host:port")
-    kafka_user: str = Field(names.KAFKA_CLIENT_USER, description="Kafka SASL user")
-    kafka_password: SecretStr | None = Field(None, validation_alias="BIGDATA_KAFKA_CLIENT_PASSWORD",
-                                             description="Kafka SASL password (secret, required)")
+    kafka_user: str | None = Field(None, description="Kafka SASL user: the service's own, which its ACLs allow "
+                                                    "exactly its topics and groups (the platform names it in each "
+                                                    "app definition); required")
+    kafka_password: SecretStr | None = Field(None, description="Kafka SASL password of that user (secret, required)")
     kafka_security_protocol: Literal["SASL_PLAINTEXT", "SASL_SSL"] = Field(
         "SASL_PLAINTEXT", description="Kafka security.protocol; SASL_SSL checks the brokers' certificates against "
                                       "BIGDATA_TLS_CA_FILE and their names (the platform sets it when tls_enabled)")
@@ -247,11 +248,12 @@ class Settings(BaseSettings):
         return field.validation_alias or PREFIX + name.upper()
 
     def require(self, name: str) -> str:
-        """A secret's value, or an error naming its variable."""
+        """A required setting's value (a secret's, unwrapped), or an error naming its variable."""
         value = getattr(self, name)
         if not value:
-            raise SettingError(f"{self.variable(name)} is not set (a secret: set it in the service's environment)")
-        return value.get_secret_value()
+            what = "a secret: " if isinstance(value, SecretStr) or name.endswith(("password", "token")) else ""
+            raise SettingError(f"{self.variable(name)} is not set ({what}set it in the service's environment)")
+        return value.get_secret_value() if isinstance(value, SecretStr) else value
 
     def require_file(self, name: str) -> str:
         """A setting naming a readable file, or an error naming its variable."""

@@ -141,7 +141,7 @@ class Producer:
 
 
 def main() -> int:
-    settings = load_settings("producer", "kafka_password", "producer_token")
+    settings = load_settings("producer", "kafka_user", "kafka_password", "producer_token")
     if settings is None:
         return 2
     if len(settings.producer_symbols) > settings.producer_max_symbols:

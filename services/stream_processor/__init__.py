@@ -1,7 +1,7 @@
 """The stream processor: a Spark Structured Streaming job from the tick topic to
 the analytics topic (services/README.md, "Stream processor").
 
-    ticks (names.TICKS_TOPIC) --Spark's Kafka source (one scan), SASL/SCRAM as names.KAFKA_CLIENT_USER-->
+    ticks (names.TICKS_TOPIC) --Spark's Kafka source (one scan), SASL/SCRAM as its own user-->
       the SQL check (tick_sql.py; no Python per record): refused records are counted, not
       dead-lettered (the storage writer owns the dead letters)
       --> ticks: deduplicated by id within the watermark

@@ -35,7 +35,7 @@ WATERMARK_KEY = "spark.watermarkDelayMs"
 def load_settings() -> StreamSettings | None:
     try:
         settings = StreamSettings.from_env()
-        settings.require("kafka_password")
+        settings.require("kafka_user"), settings.require("kafka_password")
         if not (Path(settings.spark_home) / "python" / "lib" / "pyspark.zip").is_file():
             raise SettingError(f"BIGDATA_SPARK_HOME: {settings.spark_home} holds no Spark distribution "
                                f"(python/lib/pyspark.zip is missing)")

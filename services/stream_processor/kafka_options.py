@@ -17,7 +17,7 @@ def kafka_client_options(settings) -> dict[str, str]:
                "kafka.security.protocol": settings.kafka_security_protocol}
     if settings.kafka_security_protocol.startswith("SASL"):
         options["kafka.sasl.mechanism"] = settings.kafka_sasl_mechanism
-        options["kafka.sasl.jaas.config"] = jaas_config(settings.kafka_user, settings.require("kafka_password"))
+        options["kafka.sasl.jaas.config"] = jaas_config(settings.require("kafka_user"), settings.require("kafka_password"))
     if settings.kafka_tls():  # the CA inline: the executors need no file of it on their hosts
         options |= {"kafka.ssl.truststore.type": "PEM", "kafka.ssl.truststore.certificates": settings.tls_ca_pem(),
                     "kafka.ssl.endpoint.identification.algorithm": "https"}

@@ -10,12 +10,14 @@ import time
 import uuid
 from datetime import datetime, timezone
 
+import pytest
+
 from ctl import ROOT, hosts
 from ctl.provision import containers_of, run_deploy
 from deploys.kafka import ADMIN_CONFIG, TOOL, Settings
 from deploys.tls import CA_FILE
-from shared.names import (ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, KAFKA_CLIENT_USER,
-                                 TICKS_TOPIC)
+from deploys.kafka.users import RETIRED_USERS, USERS, user
+from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, LIVE_GROUP, TICKS_TOPIC, WRITER_GROUP
 
 PORT, CONTROLLER_PORT = 9092, 9093
 CA = f"/etc/bigdata/tls/{CA_FILE}"
@@ -45,8 +47,9 @@ def client_config(host, user, password, protocol="SASL_SSL", ca=CA) -> str:
     return path
 
 
-def pipeline_config(host) -> str:
-    return client_config(host, KAFKA_CLIENT_USER, os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"])
+def user_config(host, name: str) -> str:
+    """The client settings of a service's user (deploys/kafka/users.py), with this run's password."""
+    return client_config(host, name, os.environ[user(name).secret])
 
 
 def produce(host, name, topic, value, config, max_block_ms=15000):
@@ -62,12 +65,15 @@ def produce(host, name, topic, value, config, max_block_ms=15000):
     return result
 
 
-def consumed(host, name, topic, config) -> str:
-    """Everything in the topic, read from the beginning by a fresh consumer group."""
+def consumed(host, name, topic, config, group="rig", check=True) -> str:
+    """Everything in the topic, read from the beginning by a fresh consumer group (its name
+    starts with `group`); with check, the tool must have succeeded."""
     result = host.run(f"{TOOL} org.apache.kafka.tools.consumer.ConsoleConsumer "
                       f"--bootstrap-server {name}:{PORT} --command-config {config} --topic {topic} "
-                      f"--group rig-{uuid.uuid4().hex[:8]} --from-beginning --timeout-ms 10000")
-    return result.stdout
+                      f"--group {group}-{uuid.uuid4().hex[:8]} --from-beginning --timeout-ms 10000")
+    if check:  # (ConsoleConsumer ends on its timeout: its exit code says little)
+        assert "Authoriz" not in result.stderr and "Processed a total of" in result.stderr, result.stderr[-2000:]
+    return result.stdout if check else result.stdout + result.stderr
 
 
 def expected_replication(platform):
@@ -108,7 +114,7 @@ def test_service_runs_as_the_service_user_with_its_limits(platform):
 
 def test_storage_formatted_with_the_stable_cluster_id(platform):
     settings = Settings(kafka_admin_password=os.environ["BIGDATA_KAFKA_ADMIN_PASSWORD"],
-                        kafka_client_password=os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"])
+                        **{each.password_setting: os.environ[each.secret] for each in USERS})
     for host, name in zip(platform.hosts, platform.names):
         meta = host.file("/var/lib/bigdata/kafka/data/meta.properties").content_string
         assert f"cluster.id={settings.cluster_id()}" in meta, name
@@ -138,18 +144,20 @@ def test_pipeline_topics_have_the_right_replication(platform):
 def test_scram_users_exist(platform):
     host, name = platform.hosts[0], platform.names[0]
     users = kafka(host, name, "org.apache.kafka.tools.ConfigCommand", "--describe --entity-type users").stdout
-    for user in (KAFKA_ADMIN_USER, KAFKA_CLIENT_USER):
-        assert f"user-principal '{user}' are SCRAM-SHA-512" in users, users
+    for name in (KAFKA_ADMIN_USER, *(each.name for each in USERS)):
+        assert f"user-principal '{name}' are SCRAM-SHA-512" in users, users
+    for name in RETIRED_USERS:
+        assert f"user-principal '{name}'" not in users, users
 
 
 def test_authenticated_round_trip_across_hosts(platform):
-    """The pipeline's user produces on one host and consumes on another (the last)."""
+    """The writer's user dead-letters on one host; the admin reads it on another (the last)."""
     value = f"rig-round-trip-{uuid.uuid4()}"
     producer_host, producer_name = platform.hosts[0], platform.names[0]
     consumer_host, consumer_name = platform.hosts[-1], platform.names[-1]
-    sent = produce(producer_host, producer_name, DEAD_LETTER_TOPIC, value, pipeline_config(producer_host))
+    sent = produce(producer_host, producer_name, DEAD_LETTER_TOPIC, value, user_config(producer_host, "storage-writer"))
     assert sent.rc == 0, sent.stderr
-    assert value in consumed(consumer_host, consumer_name, DEAD_LETTER_TOPIC, pipeline_config(consumer_host))
+    assert value in consumed(consumer_host, consumer_name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)
 
 
 def test_unauthenticated_and_wrong_password_clients_are_refused(platform):
@@ -160,7 +168,7 @@ def test_unauthenticated_and_wrong_password_clients_are_refused(platform):
                       max_block_ms=8000)
     assert refused.rc != 0
     wrong = f"rig-wrong-password-{uuid.uuid4()}"
-    bad_config = client_config(host, KAFKA_CLIENT_USER, "not-the-password-0123456789")
+    bad_config = client_config(host, "storage-writer", "not-the-password-0123456789")
     denied = produce(host, name, DEAD_LETTER_TOPIC, wrong, bad_config)
     assert denied.rc != 0 and "Authentication failed" in denied.stdout + denied.stderr
     everything = consumed(host, name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)
@@ -171,7 +179,7 @@ def test_a_plaintext_client_with_the_right_password_is_refused(platform):
     """Both listeners speak TLS only: the right password without TLS gets nowhere."""
     host, name = platform.hosts[0], platform.names[0]
     value = f"rig-sasl-plaintext-{uuid.uuid4()}"
-    plaintext = client_config(host, KAFKA_CLIENT_USER, os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"],
+    plaintext = client_config(host, "storage-writer", os.environ[user("storage-writer").secret],
                               protocol="SASL_PLAINTEXT")
     refused = produce(host, name, DEAD_LETTER_TOPIC, value, plaintext, max_block_ms=8000)
     assert refused.rc != 0
@@ -183,7 +191,7 @@ def test_a_client_trusting_another_ca_is_refused(platform):
     host.run_expect([0], "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
                          "-subj /CN=another-ca -keyout /tmp/another-ca.key -out /tmp/another-ca.crt")
     value = f"rig-another-ca-{uuid.uuid4()}"
-    foreign = client_config(host, KAFKA_CLIENT_USER, os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"],
+    foreign = client_config(host, "storage-writer", os.environ[user("storage-writer").secret],
                             ca="/tmp/another-ca.crt")
     refused = produce(host, name, DEAD_LETTER_TOPIC, value, foreign, max_block_ms=8000)
     said = refused.stdout + refused.stderr
@@ -205,13 +213,53 @@ def test_both_listeners_present_the_hosts_certificate_for_its_name_and_address(p
             assert reply.rc == 0 and "Verification: OK" in said, f"{name}:{port}: {said[-1500:]}"
 
 
-def test_pipeline_user_is_limited_by_acls(platform):
-    """Authenticated is not all-powerful: the pipeline's user cannot create topics."""
+def test_the_acls_are_exactly_the_users_table(platform):
+    """What the cluster allows is what deploys/kafka/users.py says, and nothing else."""
+    host, name = platform.hosts[0], platform.names[0]
+    listed = kafka(host, name, "org.apache.kafka.tools.AclCommand", "--list").stdout
+    found = set()
+    for line in listed.splitlines():
+        if match := re.search(r"resourceType=(\w+), name=(.+), patternType=(\w+)\)", line):
+            resource = match.groups()
+        elif match := re.search(r"\(principal=(\S+), host=\*, operation=(\w+), permissionType=ALLOW\)", line):
+            found.add((match[1], *resource, match[2]))
+    assert found == set().union(*(each.acls() for each in USERS)), listed
+
+
+@pytest.mark.parametrize("who,action,topic,group,refusal", [
+    ("producer", "consume", TICKS_TOPIC, "rig", "Not authorized to access group"),
+    ("live-lane", "consume", ANALYTICS_TOPIC, LIVE_GROUP, "Not authorized to access topics"),
+    ("storage-writer", "produce", ANALYTICS_TOPIC, None, "Not authorized to access topics"),
+    ("live-lane", "produce", DEAD_LETTER_TOPIC, None, "Not authorized to access topics"),
+    # the writer reads ticks, but not in the live lane's group (nor read its offsets)
+    ("storage-writer", "consume", TICKS_TOPIC, LIVE_GROUP, "Not authorized to access group"),
+])
+def test_a_service_user_is_refused_outside_its_acls(platform, who, action, topic, group, refusal):
+    host, name = platform.hosts[0], platform.names[0]
+    config = user_config(host, who)
+    if action == "produce":
+        value = f"rig-outside-acls-{uuid.uuid4()}"
+        refused = produce(host, name, topic, value, config)
+        said = refused.stdout + refused.stderr
+        assert refused.rc != 0 and refusal in said, said[-2000:]
+        assert value not in consumed(host, name, topic, ADMIN_CONFIG)
+    else:
+        said = consumed(host, name, topic, config, group=group, check=False)
+        assert refusal in said, said[-2000:]
+
+
+def test_a_service_user_reads_its_topic_in_its_own_group(platform):
+    host, name = platform.hosts[0], platform.names[0]
+    consumed(host, name, TICKS_TOPIC, user_config(host, "storage-writer"), group=WRITER_GROUP)
+
+
+def test_a_service_user_cannot_create_topics(platform):
+    """Authenticated is not all-powerful: no service's user creates topics."""
     host, name = platform.hosts[0], platform.names[0]
     topic = f"rig-forbidden-{uuid.uuid4().hex[:8]}"
     created = kafka(host, name, "org.apache.kafka.tools.TopicCommand",
                     f"--create --topic {topic} --partitions 1 --replication-factor 1",
-                    config=pipeline_config(host), check=False)
+                    config=user_config(host, "producer"), check=False)
     assert created.rc != 0 and "Authorization failed" in created.stdout + created.stderr
     listed = kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list").stdout.split()
     assert topic not in listed and set(TOPICS) <= set(listed)
@@ -298,9 +346,9 @@ def test_cluster_survives_one_broker_down_and_heals(three_node):
     down.run("systemctl stop kafka")
     try:
         assert not down.service("kafka").is_running
-        sent = produce(first, first_name, DEAD_LETTER_TOPIC, value, pipeline_config(first))
+        sent = produce(first, first_name, DEAD_LETTER_TOPIC, value, user_config(first, "storage-writer"))
         assert sent.rc == 0, f"acks=all produce failed with one broker down:\n{sent.stderr}"
-        assert value in consumed(second, second_name, DEAD_LETTER_TOPIC, pipeline_config(second))
+        assert value in consumed(second, second_name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)
         assert under_replicated(first, first_name) != "", "a stopped broker should leave partitions under-replicated"
     finally:
         down.run("systemctl start kafka")
@@ -309,4 +357,4 @@ def test_cluster_survives_one_broker_down_and_heals(three_node):
         time.sleep(3)
     assert remaining == "", f"still under-replicated 180 s after {down_name} came back:\n{remaining}"
     # the returned broker serves clients again
-    assert value in consumed(down, down_name, DEAD_LETTER_TOPIC, pipeline_config(down))
+    assert value in consumed(down, down_name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)

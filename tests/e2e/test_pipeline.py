@@ -21,6 +21,7 @@ import pytest
 import browser
 from servicekit import (Sent, expected_windows, same, stored_ticks, tick_value, unique_group,
                         unique_symbols, wait_for_windows, wait_until)
+from shared import names
 from shared.names import ANALYTICS_TOPIC, LATEST_KEY_PREFIX, TICKS_TOPIC
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
@@ -41,13 +42,13 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
 
     # the Spark job first (the slowest to start); it reads the tick topic from its end
     job = jobs(f"e2e-{run}")
-    writer_group, publisher_group = unique_group("e2e-writer"), unique_group("e2e-publisher")
+    writer_group, publisher_group = unique_group(names.WRITER_GROUP), unique_group(names.PUBLISHER_GROUP)
     kafka.start_group_at_end(writer_group, TICKS_TOPIC)
     kafka.start_group_at_end(publisher_group, ANALYTICS_TOPIC)
     analytics_since = kafka.end_offsets(ANALYTICS_TOPIC)
     writer = services("services.storage_writer", BIGDATA_WRITER_GROUP=writer_group)
     publisher = services("services.redis_publisher", BIGDATA_PUBLISHER_GROUP=publisher_group)
-    lane = services("services.live_lane", BIGDATA_LANE_GROUP=unique_group("e2e-lane"))
+    lane = services("services.live_lane", BIGDATA_LANE_GROUP=unique_group(names.LIVE_GROUP))
     dashboard = services("services.dashboard", BIGDATA_DASHBOARD_SYMBOLS=f"{live},{known}")
     for service in (writer, publisher, lane, dashboard):
         service.wait_running()

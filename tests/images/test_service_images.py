@@ -152,7 +152,7 @@ def test_a_service_honours_port0_and_the_healthcheck_reports_it_degraded(service
     image = service_images[images.PIPELINE_REPO]
     name = container(image, "python", "-m", "services.producer",
                      env={"PORT0": "18123", "BIGDATA_KAFKA_BOOTSTRAP": "127.0.0.1:1",
-                          "BIGDATA_KAFKA_CLIENT_PASSWORD": "not-used-no-broker",
+                          "BIGDATA_KAFKA_USER": "producer", "BIGDATA_KAFKA_PASSWORD": "not-used-no-broker",
                           "BIGDATA_PRODUCER_TOKEN": "not-used-no-control-request"})
     status, body = wait_for(lambda: _answer(name, 18123), what="the producer's /health on $PORT0")
     assert status == 503 and body["service"] == "producer", body

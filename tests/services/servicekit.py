@@ -24,19 +24,30 @@ from pathlib import Path
 import http_call
 from ctl import ROOT, hosts, images
 from deploys import tls
+from deploys.kafka import users as kafka_users
 from services.core import clients
 from shared import names
 from shared import secrets as platform_secrets
 from services.core.settings import Settings
 from services.core.tick import encode
 
-SECRETS = ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PASSWORD",
-           "BIGDATA_REDIS_PUBLISHER_PASSWORD", "BIGDATA_REDIS_LIVE_LANE_PASSWORD", "BIGDATA_REDIS_DASHBOARD_PASSWORD",
-           "BIGDATA_PRODUCER_TOKEN")
+SECRETS = ("BIGDATA_KAFKA_ADMIN_PASSWORD", *(user.secret for user in kafka_users.USERS), "BIGDATA_CASSANDRA_PASSWORD",
+           "BIGDATA_REDIS_PASSWORD", "BIGDATA_REDIS_PUBLISHER_PASSWORD", "BIGDATA_REDIS_LIVE_LANE_PASSWORD",
+           "BIGDATA_REDIS_DASHBOARD_PASSWORD", "BIGDATA_PRODUCER_TOKEN")
 # The Redis user each service logs in as (the platform's ACL users, deploys/redis), with its password's secret
 REDIS_USERS = {"services.redis_publisher": (names.REDIS_PUBLISHER_USER, "BIGDATA_REDIS_PUBLISHER_PASSWORD"),
                "services.live_lane": (names.REDIS_LIVE_LANE_USER, "BIGDATA_REDIS_LIVE_LANE_PASSWORD"),
                "services.dashboard": (names.REDIS_DASHBOARD_USER, "BIGDATA_REDIS_DASHBOARD_PASSWORD")}
+# The Kafka user each service logs in as (one per service, deploys/kafka/users.py)
+KAFKA_USERS = {"services.producer": "producer", "services.storage_writer": "storage-writer",
+               "services.redis_publisher": "redis-publisher", "services.live_lane": "live-lane",
+               "services.stream_processor": "stream-processor"}
+
+
+def kafka_login(module: str, secrets: dict) -> dict[str, str]:
+    """The environment that logs a service in to Kafka as its own user."""
+    user = kafka_users.user(KAFKA_USERS[module])
+    return {"BIGDATA_KAFKA_USER": user.name, "BIGDATA_KAFKA_PASSWORD": secrets[user.secret]}
 
 
 @dataclass
@@ -44,7 +55,11 @@ class Backends:
     container: str
     ip: str
     env: dict  # what a service process needs to reach them
-    settings: Settings
+    settings: Settings  # as the admin users
+
+    def service_settings(self, module: str) -> Settings:
+        """The settings a service's process has (its own Kafka user)."""
+        return Settings.from_env({**self.env, **kafka_login(module, self.env)})
 
     def docker(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["docker", "exec", self.container, *command], capture_output=True, text=True,
@@ -73,8 +88,8 @@ def backends_of(name: str, secrets: dict[str, str] | None = None, others: tuple[
                 ca_dir: Path | None = None) -> Backends:
     """The platform on host container `name` (and the brokers and Cassandra nodes on
     `others`, for a cluster; Redis on `name`), reached with `secrets` and the CA in `ca_dir`
-    (default: this run's own). Its settings log in as Redis's admin user; a service process
-    started with its env logs in as its own user (ServiceProcess)."""
+    (default: this run's own). Its settings log in as Redis's and Kafka's admin users; a
+    service process started with its env logs in as its own user (ServiceProcess)."""
     ip = hosts.ip_address(name)
     ips = [ip, *map(hosts.ip_address, others)]
     ca = (ca_dir or platform_secrets.ca_dir()) / "ca.crt"
@@ -82,7 +97,9 @@ def backends_of(name: str, secrets: dict[str, str] | None = None, others: tuple[
            "BIGDATA_CASSANDRA_HOSTS": ",".join(ips), "BIGDATA_REDIS_HOST": ip,
            "BIGDATA_REDIS_TLS": "true", "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "BIGDATA_TLS_CA_FILE": str(ca),
            **{secret: (secrets or os.environ)[secret] for secret in SECRETS}}
-    return Backends(name, ip, env, Settings.from_env({**env, "BIGDATA_REDIS_USER": names.REDIS_ADMIN_USER}))
+    admin = {"BIGDATA_REDIS_USER": names.REDIS_ADMIN_USER, "BIGDATA_KAFKA_USER": names.KAFKA_ADMIN_USER,
+             "BIGDATA_KAFKA_PASSWORD": env["BIGDATA_KAFKA_ADMIN_PASSWORD"]}
+    return Backends(name, ip, env, Settings.from_env({**env, **admin}))
 
 
 # --- service processes ----------------------------------------------------------------
@@ -107,6 +124,8 @@ class ServiceProcess:
         if self.module in REDIS_USERS and "BIGDATA_REDIS_USER" not in self.env:  # as the platform runs it
             user, secret = REDIS_USERS[self.module]
             env |= {"BIGDATA_REDIS_USER": user, "BIGDATA_REDIS_PASSWORD": env[secret]}
+        if self.module in KAFKA_USERS and "BIGDATA_KAFKA_USER" not in self.env:
+            env |= kafka_login(self.module, env)
         out = self.log.open("a")
         self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
                                         stdout=out, stderr=subprocess.STDOUT)
@@ -173,8 +192,10 @@ def unique_symbols(count: int = 1) -> list[str]:
     return [f"T{uuid.uuid4().hex[:7].upper()}" for _ in range(count)]
 
 
-def unique_group(kind: str) -> str:
-    return f"test-{kind}-{uuid.uuid4().hex[:8]}"
+def unique_group(prefix: str) -> str:
+    """A consumer group of its own; a service's starts with the service's group name, as its
+    Kafka user's ACLs require (e.g. unique_group(names.WRITER_GROUP))."""
+    return f"{prefix}-test-{uuid.uuid4().hex[:8]}"
 
 
 class Kafka:
@@ -444,7 +465,7 @@ def stream_job(backends: Backends, checkpoint: str, log: Path, port: int, **env)
     """The job (not started yet) on the platform's Spark host, with its checkpoint under CHECKPOINTS."""
     settings = {
         "BIGDATA_KAFKA_BOOTSTRAP": backends.env["BIGDATA_KAFKA_BOOTSTRAP"],
-        "BIGDATA_KAFKA_CLIENT_PASSWORD": backends.env["BIGDATA_KAFKA_CLIENT_PASSWORD"],
+        **kafka_login("services.stream_processor", backends.env),
         "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "BIGDATA_TLS_CA_FILE": f"{tls.Settings().tls_dir}/{tls.CA_FILE}",  # the host's copy of the CA
         "BIGDATA_SPARK_HOME": SPARK_HOME,

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from servicekit import Sent, expected_windows, latest, same, tick_value, unique_group, unique_symbols, wait_until
+from shared import names
 from shared.names import (DEAD_LETTER_TOPIC, LATEST_KEY_PREFIX, LIVE_CHANNEL, LIVE_KEY_PREFIX,
                                  TICKS_TOPIC)
 
@@ -74,7 +75,7 @@ def test_open_windows_equal_the_calculation_provisional_conflated_on_their_own_c
     symbols = unique_symbols(3)
     dlq_before = kafka.end_offsets(DEAD_LETTER_TOPIC)
     listener = Listener(redis)
-    lane = services(LANE, BIGDATA_LANE_GROUP=unique_group("lane"))
+    lane = services(LANE, BIGDATA_LANE_GROUP=unique_group(names.LIVE_GROUP))
     lane.wait_for(lambda h: h.get("assigned_partitions"), 60, "partitions assigned")
 
     sent = send_ticks(kafka, symbols, 3000)
@@ -106,7 +107,7 @@ def test_open_windows_equal_the_calculation_provisional_conflated_on_their_own_c
 
 def test_kill_9_then_restart_rebuilds_the_open_windows_from_the_log(services, kafka, redis):
     symbols = unique_symbols(2)
-    group = unique_group("lane")
+    group = unique_group(names.LIVE_GROUP)
     lane = services(LANE, BIGDATA_LANE_GROUP=group, BIGDATA_KAFKA_SESSION_TIMEOUT_MS=6000)
     lane.wait_for(lambda h: h.get("assigned_partitions"), 60, "partitions assigned")
     first = send_ticks(kafka, symbols, 1000)

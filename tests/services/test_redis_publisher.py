@@ -8,6 +8,7 @@ import time
 import pytest
 
 from servicekit import unique_group, unique_symbols, wait_until
+from shared import names
 from shared.names import ANALYTICS_CHANNEL, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, LATEST_KEY_PREFIX
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
@@ -50,7 +51,7 @@ class Listener:
 
 
 def test_analytics_reach_the_channel_and_the_latest_hash(services, kafka, redis):
-    group = unique_group("publisher")
+    group = unique_group(names.PUBLISHER_GROUP)
     kafka.start_group_at_end(group, ANALYTICS_TOPIC)
     dlq_since = kafka.end_offsets(DEAD_LETTER_TOPIC)
     symbol = unique_symbols()[0]
@@ -93,7 +94,7 @@ def test_analytics_reach_the_channel_and_the_latest_hash(services, kafka, redis)
 
 
 def test_publisher_resumes_after_kill_9(services, kafka, redis):
-    group = unique_group("publisher")
+    group = unique_group(names.PUBLISHER_GROUP)
     kafka.start_group_at_end(group, ANALYTICS_TOPIC)
     symbols = unique_symbols(2)
     total = 1200  # per symbol

@@ -9,6 +9,7 @@ import pytest
 
 from records import Record
 from servicekit import stored_ticks, unique_group, unique_symbols, wait_until
+from shared import names
 from shared.names import DEAD_LETTER_TOPIC, TICKS_TOPIC
 from services.core.service import Service
 from services.core.tick import Rules, Tick
@@ -38,7 +39,7 @@ def committed_reaches(kafka, group, ends):
 
 
 def test_ticks_stored_once_and_offsets_committed_only_after_the_write(services, kafka, cassandra, backends):
-    group = unique_group("writer")
+    group = unique_group(names.WRITER_GROUP)
     kafka.start_group_at_end(group, TICKS_TOPIC)
     symbols = unique_symbols(2)
     run = uuid.uuid4().hex[:8]
@@ -75,7 +76,7 @@ def test_ticks_stored_once_and_offsets_committed_only_after_the_write(services, 
 
 
 def test_kill_9_mid_stream_then_restart_stores_every_tick_exactly_once(services, kafka, cassandra):
-    group = unique_group("writer")
+    group = unique_group(names.WRITER_GROUP)
     kafka.start_group_at_end(group, TICKS_TOPIC)
     symbols = unique_symbols(4)
     run = uuid.uuid4().hex[:12]
@@ -102,7 +103,7 @@ def test_kill_9_mid_stream_then_restart_stores_every_tick_exactly_once(services,
 
 
 def test_malformed_ticks_are_dead_lettered_counted_and_cost_no_valid_tick(services, kafka, cassandra):
-    group = unique_group("writer")
+    group = unique_group(names.WRITER_GROUP)
     kafka.start_group_at_end(group, TICKS_TOPIC)
     dlq_since = kafka.end_offsets(DEAD_LETTER_TOPIC)
     symbol, other = unique_symbols(2)

@@ -34,7 +34,7 @@ def test_windows_match_an_independent_calculation_and_refused_records_are_counte
     job.wait_ready()
     # meanwhile, a second driver with a wrong password: degraded, naming the cause, and it stays up
     # (it gets no executor while the first holds the worker's cores: it never needs one)
-    refused = jobs(f"test-{run}-refused", BIGDATA_KAFKA_CLIENT_PASSWORD="not-the-password-0123456789",
+    refused = jobs(f"test-{run}-refused", BIGDATA_KAFKA_PASSWORD="not-the-password-0123456789",
                    BIGDATA_STREAM_STALL_S=15)
     analytics_since = kafka.end_offsets(ANALYTICS_TOPIC)
     dlq_since = kafka.end_offsets(DEAD_LETTER_TOPIC)

@@ -7,10 +7,12 @@ import pytest
 from pyinfra.api.exceptions import InventoryError
 
 from deploys.kafka import Settings
+from deploys.kafka.users import USERS
 from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, write_inventory
 
-SECRETS = {"kafka_admin_password": "admin-secret-0123456789", "kafka_client_password": "client-secret-0123456789"}
+SECRETS = {"kafka_admin_password": "admin-secret-0123456789",
+           **{user.password_setting: f"{user.name}-secret-0123456789" for user in USERS}}
 
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
@@ -58,17 +60,18 @@ def test_port_clash_with_another_component_on_the_host_is_named(tmp_path):
 
 def test_missing_kafka_secret_is_named_with_its_variable(tmp_path):
     (tmp_path / "group_data").mkdir()
-    (tmp_path / "group_data" / "all.py").write_text("kafka_admin_password = 'admin-secret-0123456789'\n")
+    (tmp_path / "group_data" / "all.py").write_text("".join(
+        f"{key} = {value!r}\n" for key, value in SECRETS.items() if key != "kafka_writer_password"))
     path = tmp_path / "site.py"
     path.write_text("")
-    with pytest.raises(InventoryError, match=r"kafka_client_password: missing \(a secret: set "
-                                             r"BIGDATA_KAFKA_CLIENT_PASSWORD"):
+    with pytest.raises(InventoryError, match=r"kafka_writer_password: missing \(a secret: set "
+                                             r"BIGDATA_KAFKA_WRITER_PASSWORD"):
         check_inventory(str(path), {"kafka": brokers(1)})
 
 
 def test_password_that_would_break_jaas_is_refused(tmp_path):
-    path = inventory(tmp_path, "kafka_client_password = 'has \"quotes\" and spaces'\n")
-    with pytest.raises(InventoryError, match=r"all\.py: kafka_client_password: String should match pattern"):
+    path = inventory(tmp_path, "kafka_live_lane_password = 'has \"quotes\" and spaces'\n")
+    with pytest.raises(InventoryError, match=r"all\.py: kafka_live_lane_password: String should match pattern"):
         check_inventory(path, {"kafka": brokers(1)})
 
 
@@ -96,3 +99,22 @@ def test_heap_from_memory_with_bounds_and_override():
     assert settings.heap_mb(8192) == 2048
     assert settings.heap_mb(512) == 256 and settings.heap_mb(65536) == 6144
     assert Settings(**SECRETS, kafka_heap_mb=512).heap_mb(65536) == 512
+
+
+def test_each_app_logs_in_as_its_own_kafka_user_with_that_users_secret():
+    """The apps' definitions and deploys/kafka/users.py agree: one user per Kafka-using app,
+    its password from that user's secret, a setting and a secret the platform knows."""
+    from marathon import apps
+    from shared.secrets import NAMES
+    logins = {}
+    for app in apps.load():
+        env = app.definition["env"]
+        if "BIGDATA_KAFKA_USER" in env:
+            secret = env["BIGDATA_KAFKA_PASSWORD"]["secret"]
+            logins[app.name] = (env["BIGDATA_KAFKA_USER"], app.definition["secrets"][secret]["source"])
+        else:
+            assert not any(key.startswith("BIGDATA_KAFKA_") for key in env), app.name
+    assert sorted(logins.values()) == sorted((user.name, user.secret) for user in USERS), logins
+    assert all(name == user_name for name, (user_name, _) in logins.items()), "an app's user is named after it"
+    for user in USERS:
+        assert user.password_setting in Settings.model_fields and user.secret in NAMES

@@ -72,9 +72,12 @@ def test_secrets_come_from_platform_secrets_only():
         assert sources, f"{app.label}: every service needs at least one password"
         assert set(sources.values()) <= set(SECRET_NAMES), app.label
         for variable, source in sources.items():
-            # a variable takes its own secret, but Redis's password is the app's own user's
-            wanted = (variable,) if variable != "BIGDATA_REDIS_PASSWORD" else tuple(
-                name for name in SECRET_NAMES if name.startswith("BIGDATA_REDIS_") and name != variable)
+            # a variable takes its own secret, but Redis's and Kafka's passwords are the app's own user's
+            # (test_kafka_settings ties each app's Kafka user to its secret)
+            user_of = {"BIGDATA_REDIS_PASSWORD": "BIGDATA_REDIS_", "BIGDATA_KAFKA_PASSWORD": "BIGDATA_KAFKA_"}
+            wanted = (variable,) if variable not in user_of else tuple(
+                name for name in SECRET_NAMES if name.startswith(user_of[variable]) and name != variable
+                and name != "BIGDATA_KAFKA_ADMIN_PASSWORD")
             assert source in wanted, f"{app.label}: {variable} should take secret {wanted}, not {source}"
 
 
@@ -151,9 +154,9 @@ BROKEN = {
     "upper-case id": (_set(["id"], "/bigdata/Producer"), r"id: '/bigdata/Producer' does not match"),
     "negative instances": (_set(["instances"], -1), r"instances: -1 is less than the minimum of 0"),
     "shell command instead of args": (_set(["cmd"], "python -m services.producer"), r"cmd: .* should not be valid"),
-    "password as a value": (_set(["env", "BIGDATA_KAFKA_CLIENT_PASSWORD"], "hunter2hunter2"),
-                            r"env\.BIGDATA_KAFKA_CLIENT_PASSWORD: 'hunter2hunter2' is not of type 'object'"),
-    "secret reference to an undeclared secret": (_set(["env", "BIGDATA_KAFKA_CLIENT_PASSWORD"], {"secret": "nope"}),
+    "password as a value": (_set(["env", "BIGDATA_KAFKA_PASSWORD"], "hunter2hunter2"),
+                            r"env\.BIGDATA_KAFKA_PASSWORD: 'hunter2hunter2' is not of type 'object'"),
+    "secret reference to an undeclared secret": (_set(["env", "BIGDATA_KAFKA_PASSWORD"], {"secret": "nope"}),
                                                  r"refers to secret 'nope', which `secrets` does not declare"),
     "image without a tag": (_set(["container", "docker", "image"], "bigdata/pipeline"),
                             r"container\.docker\.image: 'bigdata/pipeline' does not match"),

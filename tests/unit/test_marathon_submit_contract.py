@@ -35,6 +35,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from deploys.kafka.users import USERS
 from marathon import apps as app_defs
 from marathon.client import Marathon
 from marathon.schema.derive import raml_dir
@@ -50,7 +51,7 @@ pytestmark = pytest.mark.skipif(not (EXAMPLES / "app.json").is_file(),
 CONFLICT_409 = {"message": "An app with id [/existing_app] already exists."}
 INVALID_422 = {"message": "Object is not valid",
                "details": [{"path": "/upgradeStrategy/minimumHealthCapacity", "errors": ["is greater than 1"]}]}
-SECRETS = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "k" * 24, "BIGDATA_CASSANDRA_PASSWORD": "c" * 24,
+SECRETS = {**{user.secret: "k" * 24 for user in USERS}, "BIGDATA_CASSANDRA_PASSWORD": "c" * 24,
            "BIGDATA_REDIS_PUBLISHER_PASSWORD": "p" * 24, "BIGDATA_REDIS_LIVE_LANE_PASSWORD": "l" * 24,
            "BIGDATA_REDIS_DASHBOARD_PASSWORD": "d" * 24, "BIGDATA_PRODUCER_TOKEN": "t" * 24}
 USER, PASSWORD = "bigdata", "contract-password-0123456789"
@@ -413,10 +414,9 @@ def test_contract_command_line_end_to_end():
         again = subprocess.run(command[:-2] + ["--secrets", "plugin", "--only", "producer"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again.stderr
-        assert "/bigdata/producer: updated (env.BIGDATA_KAFKA_CLIENT_PASSWORD, env.BIGDATA_PRODUCER_TOKEN, secrets)" \
+        assert "/bigdata/producer: updated (env.BIGDATA_KAFKA_PASSWORD, env.BIGDATA_PRODUCER_TOKEN, secrets)" \
             in again.stdout
-        assert marathon.apps["/bigdata/producer"]["env"]["BIGDATA_KAFKA_CLIENT_PASSWORD"] == \
-            {"secret": "kafka-client-password"}
+        assert marathon.apps["/bigdata/producer"]["env"]["BIGDATA_KAFKA_PASSWORD"] == {"secret": "kafka-password"}
         bad = subprocess.run(command[:5] + ["--scale", "storage-writer=many"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
         assert bad.returncode == 2 and "instances must be a whole number" in bad.stderr

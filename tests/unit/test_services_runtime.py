@@ -35,7 +35,8 @@ def health(port):
 
 UNREACHABLE = {"BIGDATA_HTTP_HOST": "127.0.0.1", "BIGDATA_KAFKA_BOOTSTRAP": "127.0.0.1:9",
                "BIGDATA_CASSANDRA_HOSTS": "127.0.0.1", "BIGDATA_CASSANDRA_PORT": "9",
-               "BIGDATA_REDIS_HOST": "127.0.0.1", "BIGDATA_REDIS_PORT": "9"}  # closed ports
+               "BIGDATA_REDIS_HOST": "127.0.0.1", "BIGDATA_REDIS_PORT": "9",  # closed ports
+               "BIGDATA_KAFKA_USER": "unit-test", "BIGDATA_KAFKA_PASSWORD": os.environ["BIGDATA_KAFKA_WRITER_PASSWORD"]}
 
 
 def degraded_then_sigterm(module: str, problems: list[str], log_path: Path) -> list[dict]:
@@ -76,7 +77,7 @@ def degraded_then_sigterm(module: str, problems: list[str], log_path: Path) -> l
 def test_unreachable_backends_degrade_health_and_sigterm_exits_0(module, problem, tmp_path):
     lines = degraded_then_sigterm(module, [problem], tmp_path / "out.log")
     assert all({"ts", "level", "service", "event"} <= set(line) for line in lines)
-    assert "kafka_password" in lines[0]["settings"] and os.environ["BIGDATA_KAFKA_CLIENT_PASSWORD"] not in \
+    assert "kafka_password" in lines[0]["settings"] and UNREACHABLE["BIGDATA_KAFKA_PASSWORD"] not in \
         json.dumps(lines)
 
 

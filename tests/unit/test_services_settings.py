@@ -4,7 +4,6 @@ from pathlib import Path
 import pytest
 
 from services.core import clients
-from shared import names
 from services.core.settings import Settings, SettingError, describe
 
 README = Path(__file__).resolve().parents[2] / "services" / "README.md"
@@ -12,7 +11,7 @@ README = Path(__file__).resolve().parents[2] / "services" / "README.md"
 
 def test_defaults_without_environment():
     settings = Settings.from_env({})
-    assert settings.kafka_user == names.KAFKA_CLIENT_USER
+    assert settings.kafka_user is None  # each service's own: its app definition names it
     assert settings.producer_source == "synthetic" and settings.producer_rate == 1000.0
     assert settings.kafka_password is None
 
@@ -39,8 +38,10 @@ def test_bad_values_name_their_variable(env, needle):
 
 
 def test_missing_secrets_name_their_variable():
-    with pytest.raises(SettingError, match="BIGDATA_KAFKA_CLIENT_PASSWORD is not set"):
-        clients.producer_config(Settings.from_env({}))
+    with pytest.raises(SettingError, match=r"BIGDATA_KAFKA_USER is not set \(set it"):
+        clients.producer_config(Settings.from_env({"BIGDATA_KAFKA_PASSWORD": "p" * 20}))
+    with pytest.raises(SettingError, match=r"BIGDATA_KAFKA_PASSWORD is not set \(a secret: set it"):
+        clients.producer_config(Settings.from_env({"BIGDATA_KAFKA_USER": "producer"}))
     with pytest.raises(SettingError, match="BIGDATA_REDIS_PASSWORD"):
         Settings.from_env({}).require("redis_password")
 
@@ -55,11 +56,11 @@ def test_a_secret_is_read_from_the_file_its_FILE_variable_names(tmp_path):
     with pytest.raises(SettingError, match="BIGDATA_REDIS_PASSWORD_FILE=.*missing: cannot be read"):
         Settings.from_env({"BIGDATA_REDIS_PASSWORD_FILE": str(tmp_path / "missing")})
     # only secrets: a setting that is not one has no _FILE variant
-    assert Settings.from_env({"BIGDATA_KAFKA_USER_FILE": str(secret_file)}).kafka_user == names.KAFKA_CLIENT_USER
+    assert Settings.from_env({"BIGDATA_KAFKA_USER_FILE": str(secret_file)}).kafka_user is None
 
 
 def test_secrets_are_hidden_from_the_logged_settings():
-    settings = Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "s3cret-value"})
+    settings = Settings.from_env({"BIGDATA_KAFKA_PASSWORD": "s3cret-value"})
     public = settings.public()
     assert public["kafka_password"] == "***" and "s3cret-value" not in str(public)
     assert "s3cret-value" not in repr(settings) and settings.require("kafka_password") == "s3cret-value"
@@ -72,11 +73,11 @@ def test_http_port_setting_then_marathon_then_default():
 
 
 def test_producer_is_durable_and_consumers_commit_themselves():
-    settings = Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20})
+    settings = Settings.from_env({"BIGDATA_KAFKA_USER": "producer", "BIGDATA_KAFKA_PASSWORD": "p" * 20})
     producer = clients.producer_config(settings)
     assert producer["acks"] == "all" and producer["enable.idempotence"] is True
     assert producer["sasl.mechanism"] == "SCRAM-SHA-512" and producer["security.protocol"] == "SASL_PLAINTEXT"
-    assert producer["sasl.username"] == names.KAFKA_CLIENT_USER
+    assert producer["sasl.username"] == "producer"
     consumer = clients.consumer_config(settings, "g")
     assert consumer["enable.auto.commit"] is False and consumer["enable.auto.offset.store"] is False
 
@@ -84,11 +85,12 @@ def test_producer_is_durable_and_consumers_commit_themselves():
 def test_kafka_over_tls_checks_the_brokers_certificates_and_names(tmp_path):
     ca = tmp_path / "ca.crt"
     ca.write_text("-----BEGIN CERTIFICATE-----\n")
-    tls = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20, "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
+    login = {"BIGDATA_KAFKA_USER": "producer", "BIGDATA_KAFKA_PASSWORD": "p" * 20}
+    tls = {**login, "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}
     config = clients.kafka_common(Settings.from_env({**tls, "BIGDATA_TLS_CA_FILE": str(ca)}))
     assert config["security.protocol"] == "SASL_SSL" and config["ssl.ca.location"] == str(ca)
     assert config["ssl.endpoint.identification.algorithm"] == "https"
-    assert "ssl.ca.location" not in clients.kafka_common(Settings.from_env({"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20}))
+    assert "ssl.ca.location" not in clients.kafka_common(Settings.from_env(login))
     with pytest.raises(SettingError, match="BIGDATA_TLS_CA_FILE is not set"):
         clients.kafka_common(Settings.from_env(tls))
     with pytest.raises(SettingError, match="not a readable file"):

@@ -109,7 +109,8 @@ def test_live_source_fails_clearly_without_network(tmp_path):
     refuses), so this test sends nothing off the machine."""
     refuse = "http://127.0.0.1:9"
     env = {**os.environ, "BIGDATA_PRODUCER_SOURCE": "live", "BIGDATA_PRODUCER_SYMBOLS": "AAPL",
-           "BIGDATA_LIVE_TIMEOUT_S": "5", "BIGDATA_KAFKA_BOOTSTRAP": "127.0.0.1:9",
+           "BIGDATA_LIVE_TIMEOUT_S": "5", "BIGDATA_KAFKA_BOOTSTRAP": "127.0.0.1:9", "BIGDATA_KAFKA_USER": "producer",
+           "BIGDATA_KAFKA_PASSWORD": os.environ["BIGDATA_KAFKA_PRODUCER_PASSWORD"],
            **{name: refuse for name in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
                                         "ALL_PROXY", "all_proxy")},
            "NO_PROXY": "", "no_proxy": ""}

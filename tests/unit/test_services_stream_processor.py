@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "services" / "README.md"
 NOW = 1_767_225_600_000
 RULES = Rules(currencies=frozenset({"USD", "EUR"}))
-PASSWORD = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "p" * 20}
+PASSWORD = {"BIGDATA_KAFKA_USER": "stream-processor", "BIGDATA_KAFKA_PASSWORD": "p" * 20}
 
 
 def tick(**changes) -> bytes:
@@ -40,7 +40,7 @@ def test_defaults():
     assert settings.stream_checkpoint.startswith("/var/lib/bigdata/spark/")
     assert settings.stream_group_prefix == names.STREAM_GROUP_PREFIX
     assert settings.stream_starting_offsets == "latest" and settings.stream_deduplicate is True
-    assert settings.kafka_user == names.KAFKA_CLIENT_USER  # the shared settings come along
+    assert settings.kafka_user is None and settings.kafka_bootstrap == "bigdata:9092"  # the shared settings come along
 
 
 @pytest.mark.parametrize("env,needle", [
@@ -143,7 +143,7 @@ def test_kafka_options_authenticate_as_the_pipeline_user_with_the_group_prefix()
     assert source["kafka.bootstrap.servers"] == "k1:9092,k2:9092" and source["subscribe"] == names.TICKS_TOPIC
     assert source["kafka.security.protocol"] == "SASL_PLAINTEXT" and source["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
     assert source["kafka.sasl.jaas.config"] == (
-        'org.apache.kafka.common.security.scram.ScramLoginModule required username="pipeline" '
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="stream-processor" '
         f'password="{"p" * 20}";')
     assert source["groupIdPrefix"] == names.STREAM_GROUP_PREFIX and source["startingOffsets"] == "latest"
     assert source["maxOffsetsPerTrigger"] == "100000"
@@ -151,8 +151,8 @@ def test_kafka_options_authenticate_as_the_pipeline_user_with_the_group_prefix()
     assert sink["kafka.acks"] == "all" and sink["kafka.enable.idempotence"] == "true" and "subscribe" not in sink
     assert kafka_options.jaas_config('u"1', 'p\\"w') == \
         'org.apache.kafka.common.security.scram.ScramLoginModule required username="u\\"1" password="p\\\\\\"w";'
-    with pytest.raises(SettingError, match="BIGDATA_KAFKA_CLIENT_PASSWORD"):
-        kafka_options.source_options(StreamSettings.from_env({}))
+    with pytest.raises(SettingError, match="BIGDATA_KAFKA_PASSWORD"):
+        kafka_options.source_options(StreamSettings.from_env({"BIGDATA_KAFKA_USER": "stream-processor"}))
 
 
 def test_kafka_options_over_tls_carry_the_ca_inline(tmp_path):
@@ -252,7 +252,8 @@ def run_module(env, *args):
 
 
 @pytest.mark.parametrize("env,needle", [
-    ({"BIGDATA_KAFKA_CLIENT_PASSWORD": None}, "BIGDATA_KAFKA_CLIENT_PASSWORD is not set"),
+    ({**PASSWORD, "BIGDATA_KAFKA_USER": None}, "BIGDATA_KAFKA_USER is not set"),
+    ({**PASSWORD, "BIGDATA_KAFKA_PASSWORD": None}, "BIGDATA_KAFKA_PASSWORD is not set"),
     ({**PASSWORD, "BIGDATA_SPARK_HOME": "/nowhere"}, "BIGDATA_SPARK_HOME: /nowhere holds no Spark distribution"),
     ({**PASSWORD, "BIGDATA_STREAM_WINDOWS": "1y"}, "BIGDATA_STREAM_WINDOWS"),
 ])

@@ -7,12 +7,13 @@ import json
 
 import pytest
 
+from deploys.kafka.users import USERS
 from marathon import apps, swarm
 from marathon.schema import AppDefinitionError
 
 # What the deploy passes: secret source -> the external Swarm secret's (versioned) name.
 SECRETS = {source: f"bigdata-{source.lower().replace('_', '-')}-v3" for source in
-           ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PUBLISHER_PASSWORD",
+           (*(user.secret for user in USERS), "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PUBLISHER_PASSWORD",
             "BIGDATA_REDIS_LIVE_LANE_PASSWORD", "BIGDATA_REDIS_DASHBOARD_PASSWORD", "BIGDATA_PRODUCER_TOKEN")}
 
 
@@ -54,13 +55,14 @@ def test_storage_writer_in_full(services):
         "command": ["python", "-m", "services.storage_writer"],
         "environment": {
             "BIGDATA_CASSANDRA_PASSWORD_FILE": "/run/secrets/cassandra-password",
-            "BIGDATA_KAFKA_CLIENT_PASSWORD_FILE": "/run/secrets/kafka-client-password",
+            "BIGDATA_KAFKA_PASSWORD_FILE": "/run/secrets/kafka-password",
+            "BIGDATA_KAFKA_USER": "storage-writer",
             "PORT0": "0",
             "PORTS": "0",
         },
         "secrets": [
             {"source": "bigdata-bigdata-cassandra-password-v3", "target": "cassandra-password", "mode": 0o444},
-            {"source": "bigdata-bigdata-kafka-client-password-v3", "target": "kafka-client-password", "mode": 0o444},
+            {"source": "bigdata-bigdata-kafka-writer-password-v3", "target": "kafka-password", "mode": 0o444},
         ],
         "networks": ["hostnet"],
         "healthcheck": {"test": ["CMD", "bigdata-healthcheck", "/health"], "interval": "10s", "timeout": "5s",
@@ -170,7 +172,7 @@ def test_stack_declares_the_host_network_and_external_secrets(services):
 def test_stack_declares_only_the_secrets_its_services_mount(services):
     document = swarm.stack({"producer": services["producer"]})
     assert document["secrets"] == {SECRETS[source]: {"external": True}
-                                   for source in ("BIGDATA_KAFKA_CLIENT_PASSWORD", "BIGDATA_PRODUCER_TOKEN")}
+                                   for source in ("BIGDATA_KAFKA_PRODUCER_PASSWORD", "BIGDATA_PRODUCER_TOKEN")}
 
 
 def test_spec_hash_is_deterministic_ignores_its_label_and_follows_the_image():
@@ -211,7 +213,7 @@ def test_a_renamed_secret_changes_the_hash():
 
 
 def test_a_secret_value_never_appears(monkeypatch):
-    values = {"BIGDATA_KAFKA_CLIENT_PASSWORD": "kafka-hunter2-value", "BIGDATA_CASSANDRA_PASSWORD":
+    values = {**{user.secret: f"kafka-{user.name}-hunter2-value" for user in USERS}, "BIGDATA_CASSANDRA_PASSWORD":
               "cassandra-hunter2-value", "BIGDATA_REDIS_PUBLISHER_PASSWORD": "publisher-hunter2-value",
               "BIGDATA_REDIS_LIVE_LANE_PASSWORD": "live-lane-hunter2-value",
               "BIGDATA_REDIS_DASHBOARD_PASSWORD": "dashboard-hunter2-value", "BIGDATA_PRODUCER_TOKEN": "token-hunter2-value"}
@@ -251,8 +253,8 @@ REFUSED = {
                                                        "external": {"name": "x", "provider": "dvdi"}}]),
                         "container.volumes[0]"),
     "shell command": (_set("cmd", "python -m services.producer"), "cmd"),
-    "secret without a swarm secret": (_set("secrets", "kafka-client-password", "source", "BIGDATA_OTHER"),
-                                      "env.BIGDATA_KAFKA_CLIENT_PASSWORD"),
+    "secret without a swarm secret": (_set("secrets", "kafka-password", "source", "BIGDATA_OTHER"),
+                                      "env.BIGDATA_KAFKA_PASSWORD"),
     "bridge network": (_set("networks", [{"mode": "container/bridge"}]), "networks"),
     "two networks": (_set("networks", [{"mode": "host"}, {"mode": "host"}]), "networks"),
     "two ports": (_set("portDefinitions", [{"port": 0}, {"port": 0}]), "portDefinitions"),
