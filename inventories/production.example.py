@@ -4,7 +4,8 @@
     $EDITOR inventories/production.py        # your hosts, mirrors, sizes and names
     export BIGDATA_REDIS_PASSWORD=... BIGDATA_KAFKA_ADMIN_PASSWORD=... \\
            BIGDATA_KAFKA_{PRODUCER,WRITER,STREAM,PUBLISHER,LIVE_LANE}_PASSWORD=... \\
-           BIGDATA_CASSANDRA_PASSWORD=... BIGDATA_PRODUCER_TOKEN=... BIGDATA_REDIS_{PUBLISHER,LIVE_LANE,DASHBOARD}_PASSWORD=... \\
+           BIGDATA_CASSANDRA_PASSWORD=... BIGDATA_CASSANDRA_{WRITER,DASHBOARD}_PASSWORD=... \\
+           BIGDATA_PRODUCER_TOKEN=... BIGDATA_REDIS_{PUBLISHER,LIVE_LANE,DASHBOARD}_PASSWORD=... \\
            BIGDATA_MARATHON_PASSWORD=...     # or NAME=value lines in BIGDATA_SECRETS_FILE
     export BIGDATA_CA_DIR=/path/to/your-ca   # your CA: ca.crt and ca.key (deploys/tls), or
                                              # tls_ca_cert and tls_ca_key in `all` below
@@ -67,7 +68,8 @@ kafka = (_data_nodes, {
 })
 
 # --- Cassandra (deploys/cassandra): the price history --------------------------------------
-# secret: cassandra_password (BIGDATA_CASSANDRA_PASSWORD), for the superuser below
+# secrets: cassandra_password (BIGDATA_CASSANDRA_PASSWORD), for the superuser below, and each
+# service role's, cassandra_writer_password and cassandra_dashboard_password (BIGDATA_CASSANDRA_<...>_PASSWORD)
 cassandra = (_data_nodes, {
     "cassandra_cluster_name": "bigdata-production",  # fixed once the ring exists
     "cassandra_dc": "eu-west",                # the data center of these nodes (racks: per host, above)

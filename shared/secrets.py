@@ -18,7 +18,9 @@ NAMES = (
     "BIGDATA_KAFKA_STREAM_PASSWORD",
     "BIGDATA_KAFKA_PUBLISHER_PASSWORD",
     "BIGDATA_KAFKA_LIVE_LANE_PASSWORD",
-    "BIGDATA_CASSANDRA_PASSWORD",
+    "BIGDATA_CASSANDRA_PASSWORD",  # Cassandra's superuser (operators, the deploy)
+    "BIGDATA_CASSANDRA_WRITER_PASSWORD",  # each service's login role (deploys/cassandra/roles.py)
+    "BIGDATA_CASSANDRA_DASHBOARD_PASSWORD",
     "BIGDATA_MARATHON_PASSWORD",
     "BIGDATA_PRODUCER_TOKEN",  # the producer's control requests (POST/DELETE /<symbol>)
 )

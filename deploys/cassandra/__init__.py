@@ -1,6 +1,9 @@
 """Cassandra 5 from the artifact source (the Apache archive or the project's mirror):
 one ring over the `cassandra` group, password authentication with the default
 superuser replaced by the inventory's, and the pipeline's keyspace and tables.
+With tls_enabled (deploys/tls) clients connect over TLS only (no plaintext native
+transport) and the nodes talk to each other over mutual TLS, each checking the other's
+certificate against the platform's CA and its address.
 
 The distribution has no scripts this deploy relies on: systemd runs the daemon
 with a java @argument file (`jvm-server.options`), `nodetool` is a small wrapper
@@ -15,6 +18,7 @@ Facts decide what still needs doing, so a second run changes nothing.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from io import StringIO
@@ -29,10 +33,12 @@ from pyinfra.operations.util import any_changed
 
 from deploys import common
 from deploys.artifacts import install_distribution
+from deploys.cassandra.roles import ROLES
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import restart_and_wait
 from deploys.settings import ComponentSettings, Port
+from deploys.tls import listener_files, pem_keystore
 from deploys.topology import address, members
 from deploys.versions import CASSANDRA_VERSION
 from shared.names import KEYSPACE
@@ -70,6 +76,11 @@ class Settings(ComponentSettings):
     cassandra_superuser: str = Field("bigdata_admin", pattern=r"^[a-z][a-z0-9_]{2,47}$")
     cassandra_password: str = Field(min_length=16, description=(
         "a secret: set BIGDATA_CASSANDRA_PASSWORD in the environment or in inventories/secrets.env"))
+    # each service's login role (deploys/cassandra/roles.py)
+    cassandra_writer_password: str = Field(min_length=16, description=(
+        "a secret: set BIGDATA_CASSANDRA_WRITER_PASSWORD in the environment or in inventories/secrets.env"))
+    cassandra_dashboard_password: str = Field(min_length=16, description=(
+        "a secret: set BIGDATA_CASSANDRA_DASHBOARD_PASSWORD in the environment or in inventories/secrets.env"))
     cassandra_concurrent_reads: int = Field(32, ge=2)
     cassandra_concurrent_writes: int = Field(32, ge=2)
     cassandra_concurrent_compactors: int = Field(2, ge=1)
@@ -170,9 +181,12 @@ def install_cassandra():
 
     Args (inventory data, defaults in `Settings`):
         cassandra_password: required secret of the superuser `cassandra_superuser`
+        cassandra_writer_password, cassandra_dashboard_password: required secrets of the
+            services' login roles (deploys/cassandra/roles.py)
         cassandra_heap_mb: JVM heap (unset: derived from the host's memory)
         cassandra_replication_factor: unset: min(3, nodes in the data center)
         cassandra_cluster_name, cassandra_dc, cassandra_rack, cassandra_*_port
+        tls_enabled, tls_dir (deploys/tls): clients over TLS only, nodes over mutual TLS
     """
     settings = Settings.from_host(host)
     base = common.Settings.from_host(host)
@@ -210,11 +224,13 @@ def install_cassandra():
     for path in (*paths.values(), log_dir):
         files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
     files.directory(name=f"Create {CONF_DIR}", path=CONF_DIR, user="root", group=user, mode="0750")
+    tls = listener_files()
 
     context = dict(settings=settings, version=CASSANDRA_VERSION, home=home, conf_dir=CONF_DIR, paths=paths,
                    log_dir=log_dir, listen_address=listen_address, seeds=seeds, heap_mb=heap_mb,
                    heap_origin=heap_origin, jamm_jar=JAMM_JAR, nofile=nofile, service_user=user,
-                   token_allocation_rf=max(factors.values()), **off_heap_mb(heap_mb))
+                   token_allocation_rf=max(factors.values()), tls=tls, keystore=tls and pem_keystore(tls, CONF_DIR),
+                   **off_heap_mb(heap_mb))
     config_ops = [
         files.template(name=f"Configure {name}", src=template(__package__, f"{name}.j2"), dest=f"{CONF_DIR}/{name}",
                        user="root", group=user, mode="0640", **context)
@@ -227,7 +243,7 @@ def install_cassandra():
                    **context)
     files.template(name="Configure cassandra-cql", src=template(__package__, "cassandra-cql.ini.j2"),
                    dest=CLIENT_CONFIG, mode="0644", address=listen_address,
-                   port=settings.cassandra_native_transport_port, credentials=CREDENTIALS)
+                   port=settings.cassandra_native_transport_port, credentials=CREDENTIALS, ca=tls and tls.ca)
     files.put(name="Install cassandra-cql", src=plain_file(__package__, "cassandra_cql.py"), dest=CLIENT,
               mode="0755")
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
@@ -275,9 +291,30 @@ def install_cassandra():
                                f"{CLIENT} exec -e \"ALTER KEYSPACE {KEYSPACE} WITH replication = "
                                f"{replication_cql(factors)}\""],
                      _env=env, _if=lambda: bool(need_schema) or schema.did_change())
+    if first:
+        service_roles(settings, state, env)
     if keyspace_rf_changed and max(factors.values()) > 1:
         server.shell(name=f"Repair {KEYSPACE} after its replication change, one node at a time",
                      commands=[f"{NODETOOL} repair -full -pr {KEYSPACE}"], _serial=True)
+
+
+def service_roles(settings: Settings, state: dict | None, env: dict) -> None:
+    """Each service's login role with exactly its permissions (roles.py), where the cluster
+    differs; every password set again when one changed (their SHA-256 recorded, root only)."""
+    digests = files.put(
+        name="Record the services' Cassandra passwords (SHA-256)", dest=f"{CONF_DIR}/roles.sha256",
+        user="root", group="root", mode="0600", src=StringIO("".join(
+            f"{role.name} {hashlib.sha256(getattr(settings, role.password_setting).encode()).hexdigest()}\n"
+            for role in ROLES)))
+    found = (state or {}).get("roles", {})
+    differ = [role.name for role in ROLES if found.get(role.name) != role.grants()]
+    wanted = [{"name": role.name, "password": getattr(settings, role.password_setting),
+               "permissions": list(role.permissions), "table": role.table} for role in ROLES]
+    server.shell(name=f"The services' login roles, each with exactly its permissions "
+                      f"({', '.join(role.name for role in ROLES)})",
+                 commands=[f"{CLIENT} roles --passwords"],
+                 _env={**env, "CASSANDRA_ROLES": HiddenValue(json.dumps(wanted))},
+                 _if=lambda: bool(differ) or digests.did_change())
 
 
 def ready_check(listen_address: str) -> str:

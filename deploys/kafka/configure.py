@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pyinfra import host
 from pyinfra.api.exceptions import DeployError
-from pyinfra.facts.files import File
-from pyinfra.operations import files, server
+from pyinfra.operations import files
 
 import deploys.common
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.kafka.settings import ADMIN_CONFIG, CONF_DIR, JAVA, SERVICE, TOOL
-from deploys.tls import ListenerFiles, listener_files
+from deploys.tls import listener_files, pem_keystore
 from deploys.topology import address
 from deploys.versions import KAFKA_VERSION
 from shared.names import KAFKA_ADMIN_USER
@@ -33,7 +32,7 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         voters=[f"{i}@{address(m)}:{settings.kafka_controller_port}" for i, m in enumerate(brokers, 1)],
         admin_user=KAFKA_ADMIN_USER, data_dir=data_dir,
         replication=settings.replication(count), min_insync=settings.min_insync(count),
-        tls=tls, keystore=tls and keystore(tls),
+        tls=tls, keystore=tls and pem_keystore(tls, CONF_DIR),
     )
     log4j = files.template(
         name="Configure Kafka's logging", src=template(__package__, "log4j2.yaml.j2"), dest=f"{CONF_DIR}/log4j2.yaml",
@@ -65,18 +64,3 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
     )
     return {"server": server_properties, "log4j": log4j, "unit": unit}
 
-
-def keystore(tls: ListenerFiles) -> str:
-    """The broker's PEM keystore: the host's key and certificate in one file, named by the
-    certificate's digest (a new certificate is a new file, so server.properties changes and
-    the broker restarts onto it); made when missing, older ones removed."""
-    path = f"{CONF_DIR}/keystore-{tls.cert_digest}.pem"
-    if not host.get_fact(File, path=path):
-        server.shell(
-            name="Make Kafka's PEM keystore (the host's key and certificate)",
-            commands=[f"umask 027 && cat {tls.key} {tls.cert} > {path}.new && chgrp {tls.group} {path}.new "
-                      f"&& mv {path}.new {path}",
-                      f"find {CONF_DIR} -maxdepth 1 -name 'keystore-*.pem' ! -name keystore-{tls.cert_digest}.pem "
-                      f"-delete"],
-        )
-    return path

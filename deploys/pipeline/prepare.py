@@ -52,6 +52,8 @@ def site_env() -> dict[str, str]:
         env["BIGDATA_CASSANDRA_HOSTS"] = ",".join(address(m) for m in cassandra)
         env["BIGDATA_CASSANDRA_PORT"] = str(setting(cassandra[0], CassandraSettings,
                                                     "cassandra_native_transport_port"))
+        if ca := tls_ca(cassandra[0]):
+            env |= {"BIGDATA_CASSANDRA_TLS": "true", "BIGDATA_TLS_CA_FILE": ca}
     if redis := members("redis"):
         env["BIGDATA_REDIS_HOST"] = address(redis[0])
         env["BIGDATA_REDIS_PORT"] = str(setting(redis[0], RedisSettings, "redis_port"))

@@ -29,8 +29,8 @@ from pydantic import Field, ValidationInfo, field_validator
 from pyinfra import host, logger
 from pyinfra.api import FactBase, deploy
 from pyinfra.api.exceptions import DeployError
-from pyinfra.facts.files import FileContents
-from pyinfra.operations import files
+from pyinfra.facts.files import File, FileContents
+from pyinfra.operations import files, server
 
 from deploys.common import Settings as CommonSettings
 from deploys.facts import ResolvedAddress
@@ -94,6 +94,23 @@ class ListenerFiles:
     key: str
     group: str  # the group that may read the key: a daemon running as another user joins it
     cert_digest: str
+
+
+def pem_keystore(tls: ListenerFiles, directory: str) -> str:
+    """A PEM keystore in `directory` for a Java listener (Kafka, Cassandra): the host's key and
+    certificate in one file, readable by the service group only, named by the certificate's
+    digest: a new certificate is a new file, so the configuration naming it changes and the
+    listener restarts onto it. Made when missing; older ones removed."""
+    path = f"{directory}/keystore-{tls.cert_digest}.pem"
+    if not host.get_fact(File, path=path):
+        server.shell(
+            name=f"Make the PEM keystore {path} (the host's key and certificate)",
+            commands=[f"umask 027 && cat {tls.key} {tls.cert} > {path}.new && chgrp {tls.group} {path}.new "
+                      f"&& mv {path}.new {path}",
+                      f"find {directory} -maxdepth 1 -name 'keystore-*.pem' ! -name keystore-{tls.cert_digest}.pem "
+                      f"-delete"],
+        )
+    return path
 
 
 def listener_files() -> ListenerFiles | None:

@@ -21,6 +21,9 @@ kafka_live_lane_password = secret("BIGDATA_KAFKA_LIVE_LANE_PASSWORD")
 
 # Cassandra (deploys/cassandra): the superuser that replaces the default one
 cassandra_password = secret("BIGDATA_CASSANDRA_PASSWORD")
+# ... and each service's login role (deploys/cassandra/roles.py)
+cassandra_writer_password = secret("BIGDATA_CASSANDRA_WRITER_PASSWORD")
+cassandra_dashboard_password = secret("BIGDATA_CASSANDRA_DASHBOARD_PASSWORD")
 
 # Marathon (deploys/marathon): its HTTP basic auth (hosts of group marathon only)
 marathon_http_password = secret("BIGDATA_MARATHON_PASSWORD")

@@ -4,6 +4,7 @@ each configured from Settings, authenticated, and logging through `logging`."""
 from __future__ import annotations
 
 import logging
+import ssl
 
 from services.core.settings import Settings
 
@@ -73,23 +74,26 @@ def kafka_consumer(settings: Settings, group: str, **extra):
 # --- Cassandra ----------------------------------------------------------------------
 
 def cassandra_session(settings: Settings, keyspace: str | None = None):
-    """A session on the cluster (token-aware, local data center first)."""
+    """A session on the cluster (token-aware, local data center first); over TLS, checking
+    each node's certificate against the platform's CA and its address, when BIGDATA_CASSANDRA_TLS is on."""
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, TokenAwarePolicy
     from cassandra import ConsistencyLevel
 
     consistency = getattr(ConsistencyLevel, settings.cassandra_consistency.upper())
+    tls = {"ssl_context": ssl.create_default_context(cafile=settings.require_file("tls_ca_file"))} \
+        if settings.cassandra_tls else {}
     profile = ExecutionProfile(
         load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=settings.cassandra_dc)),
         consistency_level=consistency, request_timeout=15)
     cluster = Cluster(
         contact_points=list(settings.cassandra_hosts), port=settings.cassandra_port,
-        auth_provider=PlainTextAuthProvider(settings.cassandra_user, settings.require("cassandra_password")),
+        auth_provider=PlainTextAuthProvider(settings.require("cassandra_user"), settings.require("cassandra_password")),
         execution_profiles={EXEC_PROFILE_DEFAULT: profile}, connect_timeout=10,
         # a node that comes back is used again within seconds (the default waits up to 10 minutes)
         reconnection_policy=ExponentialReconnectionPolicy(base_delay=1.0, max_delay=10.0),
-        protocol_version=5,
+        protocol_version=5, **tls,
     )
     try:
         return cluster.connect(keyspace)

@@ -266,7 +266,7 @@ def load_settings(service: str, *secrets: str):
         settings = Settings.from_env()
         for name in secrets:
             settings.require(name)
-        if settings.redis_tls or settings.kafka_tls():  # the backends' certificates are checked against it
+        if settings.redis_tls or settings.kafka_tls() or settings.cassandra_tls:  # the backends' certificates are checked against it
             settings.require_file("tls_ca_file")
         return settings
     except SettingError as error:

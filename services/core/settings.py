@@ -107,10 +107,14 @@ class Settings(BaseSettings):
     # --- Cassandra ---------------------------------------------------------------
     cassandra_hosts: Csv = Field(("bigdata",), description="Cassandra contact points, comma-separated")
     cassandra_port: int = Field(9042, gt=0, description="Cassandra native transport port")
-    cassandra_user: str = Field("bigdata_admin", description="Cassandra login")
+    cassandra_user: str | None = Field(None, description="Cassandra login role: the service's own, allowed exactly "
+                                                         "its work on the ticks table (the platform names it in each "
+                                                         "app definition); required")
     cassandra_password: SecretStr | None = Field(None, description="Cassandra password (secret, required)")
     cassandra_dc: str = Field("dc1", description="the local data center (load balancing)")
     cassandra_consistency: str = Field("LOCAL_QUORUM", description="consistency level of the writer's inserts")
+    cassandra_tls: bool = Field(False, description="Cassandra over TLS, the nodes' certificates checked against "
+                                                   "BIGDATA_TLS_CA_FILE and their addresses")
 
     # --- Redis -------------------------------------------------------------------
     redis_host: str = Field("bigdata", description="Redis host")

@@ -354,7 +354,7 @@ def _more_files() -> None:
 
 
 def main() -> int:
-    settings = load_settings("dashboard", "redis_password", "cassandra_password")
+    settings = load_settings("dashboard", "redis_password", "cassandra_user", "cassandra_password")
     if settings is None:
         return 2
     if settings.producer_url and not settings.producer_token:

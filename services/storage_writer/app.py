@@ -126,7 +126,8 @@ class Writer:
 
 
 def main() -> int:
-    return serve("storage-writer", DEFAULT_PORT, ("cassandra_password", "kafka_user", "kafka_password"), run)
+    return serve("storage-writer", DEFAULT_PORT, ("cassandra_user", "cassandra_password", "kafka_user", "kafka_password"),
+                 run)
 
 
 def run(service: Service, settings) -> int:

@@ -1,5 +1,6 @@
 """deploys/cassandra on one node and on three, verified by testinfra and by a real
-CQL client (Debian's python3-cassandra, the DataStax driver) on the hosts.
+CQL client (Debian's python3-cassandra, the DataStax driver) on the hosts: clients over
+TLS only, the nodes over mutual TLS.
 
     BIGDATA_COMPONENTS=cassandra pytest tests/cluster/test_cassandra.py
 """
@@ -9,15 +10,19 @@ import re
 import time
 import uuid
 
+from deploys.cassandra.roles import ROLES
+from deploys.tls import CA_FILE, CERT_FILE, KEY_FILE
 from shared.names import KEYSPACE, TICKS_TABLE
 
 SUPERUSER = "bigdata_admin"
 NODETOOL = "/usr/local/bin/nodetool"
 CASSANDRA_ONLY = {"BIGDATA_COMPONENTS": "cassandra"}  # a rerun touches the common base and Cassandra only
+TLS_DIR = "/etc/bigdata/tls"
+CA = f"{TLS_DIR}/{CA_FILE}"
 
 # A client run on a host: python3 CLIENT_SCRIPT ARGS... prints one JSON line.
 CLIENT = r'''
-import json, os, sys, logging
+import json, os, ssl, sys, logging
 logging.getLogger("cassandra").setLevel(logging.CRITICAL)
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
@@ -30,7 +35,8 @@ profile = ExecutionProfile(load_balancing_policy=policy, request_timeout=20,
                            consistency_level=ConsistencyLevel.name_to_value[args.get("cl", "QUORUM")])
 cluster = Cluster(args["contact"], port=9042, protocol_version=5, connect_timeout=10,
                   auth_provider=PlainTextAuthProvider(args["user"], os.environ["CQL_PASSWORD"]),
-                  execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+                  execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                  **({"ssl_context": ssl.create_default_context(cafile=args["ca"])} if args["ca"] else {}))
 try:
     session = cluster.connect()
 except NoHostAvailable as error:
@@ -39,7 +45,13 @@ except NoHostAvailable as error:
 out = {"connected": True, "rows": []}
 plain = (int, float, str, type(None))
 for statement, params in args.get("statements", []):
-    result = session.execute(statement, params)
+    try:
+        result = session.execute(statement, params)
+    except Exception as error:  # a refusal is an answer when asked for ("refusals")
+        if not args.get("refusals"):
+            raise
+        out["rows"].append({"refused": f"{type(error).__name__}: {error}"})
+        continue
     out["rows"].append([[v if isinstance(v, plain) else str(v) for v in row] for row in result]
                        if result.column_names else None)
 cluster.shutdown()
@@ -47,11 +59,14 @@ print(json.dumps(out))
 '''
 
 
-def cql(host, contact, user=SUPERUSER, password=None, statements=(), cl="QUORUM", only_contact=False):
-    """Run the client on `host`, against `contact` (names or addresses); its JSON answer."""
+def cql(host, contact, user=SUPERUSER, password=None, statements=(), cl="QUORUM", only_contact=False, ca=CA,
+        refusals=False):
+    """Run the client on `host`, against `contact` (names or addresses), over TLS trusting `ca`
+    (None: plaintext); its JSON answer (with refusals, a refused statement's row is
+    {"refused": why} instead of an error)."""
     password = os.environ["BIGDATA_CASSANDRA_PASSWORD"] if password is None else password
     args = json.dumps({"contact": list(contact), "user": user, "statements": [list(s) for s in statements],
-                       "cl": cl, "only_contact": only_contact})
+                       "cl": cl, "only_contact": only_contact, "ca": ca, "refusals": refusals})
     done = host.run(f"CQL_PASSWORD={_quote(password)} python3 -c {_quote(CLIENT)} {_quote(args)}")
     assert done.rc == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -150,6 +165,67 @@ def test_default_superuser_is_refused(platform):
         # a wrong password for the real superuser is refused too (the check can fail)
         wrong = cql(host, [address_of(host)], password="not-the-password", only_contact=True)
         assert not wrong["connected"] and "credentials" in wrong["error"].lower(), wrong
+
+
+def test_a_plaintext_client_and_one_trusting_another_ca_are_refused(platform):
+    host = platform.hosts[0]
+    address = address_of(host)
+    plaintext = cql(host, [address], ca=None)
+    assert not plaintext["connected"], plaintext
+    host.run_expect([0], "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+                         "-subj /CN=another-ca -keyout /tmp/another-ca.key -out /tmp/another-ca.crt")
+    foreign = cql(host, [address], ca="/tmp/another-ca.crt")
+    assert not foreign["connected"] and "CERTIFICATE_VERIFY_FAILED" in foreign["error"], foreign
+
+
+def test_nodes_talk_over_mutual_tls_only(platform):
+    """storage_port presents the node's certificate for its address and wants the peer's:
+    a connection without a client certificate from the CA gets nothing."""
+    checker = platform.hosts[0]
+    for host in platform.hosts:
+        address = address_of(host)
+        base = f"openssl s_client -connect {address}:7000 -CAfile {CA} -verify_ip {address} -verify_return_error"
+        with_cert = checker.run(f"{base} -cert {TLS_DIR}/{CERT_FILE} -key {TLS_DIR}/{KEY_FILE} -brief < /dev/null")
+        assert with_cert.rc == 0 and "Verification: OK" in with_cert.stderr, with_cert.stderr[-1500:]
+        without = checker.run(f"(sleep 2; echo probe) | {base} -brief")
+        said = without.stdout + without.stderr
+        # (TLS 1.3: the client's handshake ends first; the node's alert answers its first bytes)
+        assert "alert" in said.lower(), f"{address}: a client without a certificate got in:\n{said}"
+
+
+def test_each_service_role_has_exactly_its_permissions(platform):
+    host = platform.hosts[0]
+    listed = cql(host, [address_of(host)], statements=[
+        (f"LIST ALL PERMISSIONS OF {role.name} NORECURSIVE", []) for role in ROLES])
+    assert listed["connected"], listed
+    for role, rows in zip(ROLES, listed["rows"]):
+        assert sorted([row[2], row[3]] for row in rows) == role.grants(), (role.name, rows)
+    superusers = cql(host, [address_of(host)], statements=[("SELECT role, is_superuser FROM system_auth.roles", [])])
+    assert {role for role, is_superuser in superusers["rows"][0] if is_superuser} == {SUPERUSER}
+
+
+def test_the_writer_writes_without_reading_and_the_dashboard_reads_without_writing(platform):
+    host = platform.hosts[0]
+    day = time.strftime("%Y-%m-%d", time.gmtime())
+    symbol = f"ROLE{uuid.uuid4().hex[:6].upper()}"
+    insert = (f"INSERT INTO {KEYSPACE}.{TICKS_TABLE} (symbol, day, trade_time, tick_id, price, currency, volume, "
+              f"source) VALUES (%s, %s, toTimestamp(now()), %s, 1.0, 'USD', 1, 'rig')", [symbol, day, "role-test"])
+    select = (f"SELECT tick_id FROM {KEYSPACE}.{TICKS_TABLE} WHERE symbol = %s AND day = %s", [symbol, day])
+    ddl = (f"CREATE TABLE {KEYSPACE}.rig_{uuid.uuid4().hex[:6]} (k int PRIMARY KEY)", [])
+
+    def as_role(name, *statements):
+        role = next(role for role in ROLES if role.name == name)
+        answer = cql(host, [address_of(host)], user=role.name, password=os.environ[role.secret],
+                     statements=statements, refusals=True)
+        assert answer["connected"], answer
+        return answer["rows"]
+
+    written, not_read, no_ddl = as_role("storage_writer", insert, select, ddl)
+    assert written is None, written  # INSERT answers no rows
+    assert "Unauthorized" in not_read["refused"] and "Unauthorized" in no_ddl["refused"], (not_read, no_ddl)
+    read, not_written, no_ddl = as_role("dashboard", select, insert, ddl)
+    assert read == [["role-test"]], read
+    assert "Unauthorized" in not_written["refused"] and "Unauthorized" in no_ddl["refused"], (not_written, no_ddl)
 
 
 def test_keyspaces_replicate_to_min_three_and_nodes(platform):

@@ -24,30 +24,28 @@ from pathlib import Path
 import http_call
 from ctl import ROOT, hosts, images
 from deploys import tls
-from deploys.kafka import users as kafka_users
+from deploys.cassandra import Settings as CassandraSettings
+from marathon import apps
 from services.core import clients
 from shared import names
 from shared import secrets as platform_secrets
 from services.core.settings import Settings
 from services.core.tick import encode
 
-SECRETS = ("BIGDATA_KAFKA_ADMIN_PASSWORD", *(user.secret for user in kafka_users.USERS), "BIGDATA_CASSANDRA_PASSWORD",
-           "BIGDATA_REDIS_PASSWORD", "BIGDATA_REDIS_PUBLISHER_PASSWORD", "BIGDATA_REDIS_LIVE_LANE_PASSWORD",
-           "BIGDATA_REDIS_DASHBOARD_PASSWORD", "BIGDATA_PRODUCER_TOKEN")
-# The Redis user each service logs in as (the platform's ACL users, deploys/redis), with its password's secret
-REDIS_USERS = {"services.redis_publisher": (names.REDIS_PUBLISHER_USER, "BIGDATA_REDIS_PUBLISHER_PASSWORD"),
-               "services.live_lane": (names.REDIS_LIVE_LANE_USER, "BIGDATA_REDIS_LIVE_LANE_PASSWORD"),
-               "services.dashboard": (names.REDIS_DASHBOARD_USER, "BIGDATA_REDIS_DASHBOARD_PASSWORD")}
-# The Kafka user each service logs in as (one per service, deploys/kafka/users.py)
-KAFKA_USERS = {"services.producer": "producer", "services.storage_writer": "storage-writer",
-               "services.redis_publisher": "redis-publisher", "services.live_lane": "live-lane",
-               "services.stream_processor": "stream-processor"}
+SECRETS = tuple(name for name in platform_secrets.NAMES if name != "BIGDATA_MARATHON_PASSWORD")
 
 
-def kafka_login(module: str, secrets: dict) -> dict[str, str]:
-    """The environment that logs a service in to Kafka as its own user."""
-    user = kafka_users.user(KAFKA_USERS[module])
-    return {"BIGDATA_KAFKA_USER": user.name, "BIGDATA_KAFKA_PASSWORD": secrets[user.secret]}
+def platform_login(module: str, secrets: dict) -> dict[str, str]:
+    """What the service's app definition (marathon/apps) gives it to log in with, as the
+    platform runs it: its own users (BIGDATA_*_USER) and its secrets, this run's values."""
+    (app,) = [app for app in apps.load() if module in app.definition["args"]]
+    login = {}
+    for key, value in app.definition["env"].items():
+        if isinstance(value, dict):  # a secret reference
+            login[key] = secrets[app.definition["secrets"][value["secret"]]["source"]]
+        elif key.endswith("_USER"):
+            login[key] = value
+    return login
 
 
 @dataclass
@@ -59,7 +57,7 @@ class Backends:
 
     def service_settings(self, module: str) -> Settings:
         """The settings a service's process has (its own Kafka user)."""
-        return Settings.from_env({**self.env, **kafka_login(module, self.env)})
+        return Settings.from_env({**self.env, **platform_login(module, self.env)})
 
     def docker(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["docker", "exec", self.container, *command], capture_output=True, text=True,
@@ -88,17 +86,20 @@ def backends_of(name: str, secrets: dict[str, str] | None = None, others: tuple[
                 ca_dir: Path | None = None) -> Backends:
     """The platform on host container `name` (and the brokers and Cassandra nodes on
     `others`, for a cluster; Redis on `name`), reached with `secrets` and the CA in `ca_dir`
-    (default: this run's own). Its settings log in as Redis's and Kafka's admin users; a
-    service process started with its env logs in as its own user (ServiceProcess)."""
+    (default: this run's own). Its settings log in as the admin users (Redis, Kafka) and the
+    superuser (Cassandra); a service process started with its env logs in as its own users
+    (ServiceProcess)."""
     ip = hosts.ip_address(name)
     ips = [ip, *map(hosts.ip_address, others)]
     ca = (ca_dir or platform_secrets.ca_dir()) / "ca.crt"
     env = {"BIGDATA_KAFKA_BOOTSTRAP": ",".join(f"{each}:9092" for each in ips),
            "BIGDATA_CASSANDRA_HOSTS": ",".join(ips), "BIGDATA_REDIS_HOST": ip,
-           "BIGDATA_REDIS_TLS": "true", "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "BIGDATA_TLS_CA_FILE": str(ca),
+           "BIGDATA_REDIS_TLS": "true", "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+           "BIGDATA_CASSANDRA_TLS": "true", "BIGDATA_TLS_CA_FILE": str(ca),
            **{secret: (secrets or os.environ)[secret] for secret in SECRETS}}
     admin = {"BIGDATA_REDIS_USER": names.REDIS_ADMIN_USER, "BIGDATA_KAFKA_USER": names.KAFKA_ADMIN_USER,
-             "BIGDATA_KAFKA_PASSWORD": env["BIGDATA_KAFKA_ADMIN_PASSWORD"]}
+             "BIGDATA_KAFKA_PASSWORD": env["BIGDATA_KAFKA_ADMIN_PASSWORD"],
+             "BIGDATA_CASSANDRA_USER": CassandraSettings.model_fields["cassandra_superuser"].default}
     return Backends(name, ip, env, Settings.from_env({**env, **admin}))
 
 
@@ -121,11 +122,7 @@ class ServiceProcess:
     def start(self) -> "ServiceProcess":
         env = {**os.environ, **self.env, "BIGDATA_HTTP_PORT": str(self.port), "BIGDATA_HTTP_HOST": "127.0.0.1",
                "PYTHONUNBUFFERED": "1"}
-        if self.module in REDIS_USERS and "BIGDATA_REDIS_USER" not in self.env:  # as the platform runs it
-            user, secret = REDIS_USERS[self.module]
-            env |= {"BIGDATA_REDIS_USER": user, "BIGDATA_REDIS_PASSWORD": env[secret]}
-        if self.module in KAFKA_USERS and "BIGDATA_KAFKA_USER" not in self.env:
-            env |= kafka_login(self.module, env)
+        env |= platform_login(self.module, env)  # its own users, as the platform runs it
         out = self.log.open("a")
         self.process = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
                                         stdout=out, stderr=subprocess.STDOUT)
@@ -465,7 +462,7 @@ def stream_job(backends: Backends, checkpoint: str, log: Path, port: int, **env)
     """The job (not started yet) on the platform's Spark host, with its checkpoint under CHECKPOINTS."""
     settings = {
         "BIGDATA_KAFKA_BOOTSTRAP": backends.env["BIGDATA_KAFKA_BOOTSTRAP"],
-        **kafka_login("services.stream_processor", backends.env),
+        **platform_login("services.stream_processor", backends.env),
         "BIGDATA_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
         "BIGDATA_TLS_CA_FILE": f"{tls.Settings().tls_dir}/{tls.CA_FILE}",  # the host's copy of the CA
         "BIGDATA_SPARK_HOME": SPARK_HOME,

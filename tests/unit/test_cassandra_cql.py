@@ -37,7 +37,11 @@ def test_reads_the_node_from_the_rendered_config(tmp_path, monkeypatch):
     config.write_text(jinja2.Template(CONFIG_TEMPLATE.read_text()).render(
         address="10.0.0.7", port=9142, credentials="/etc/bigdata/cassandra/credentials"))
     cql = load(config, monkeypatch)
-    assert (cql.ADDRESS, cql.PORT, cql.CREDENTIALS) == ("10.0.0.7", 9142, "/etc/bigdata/cassandra/credentials")
+    assert (cql.ADDRESS, cql.PORT, cql.CREDENTIALS, cql.CA) == \
+        ("10.0.0.7", 9142, "/etc/bigdata/cassandra/credentials", None)  # no TLS: plaintext
+    config.write_text(jinja2.Template(CONFIG_TEMPLATE.read_text()).render(
+        address="10.0.0.7", port=9142, credentials="/c", ca="/etc/bigdata/tls/ca.crt"))
+    assert load(config, monkeypatch).CA == "/etc/bigdata/tls/ca.crt"
 
 
 def test_says_so_when_the_config_is_missing(tmp_path, monkeypatch):
@@ -51,3 +55,12 @@ def test_splits_a_cql_script_outside_quotes(tmp_path, monkeypatch):
     cql = load(config, monkeypatch)
     assert cql.statements("-- comment\nINSERT INTO t (a) VALUES ('x;y'); SELECT 1;\n") == [
         "INSERT INTO t (a) VALUES ('x;y')", "SELECT 1"]
+
+
+def test_names_a_listed_resource_as_grant_and_revoke_want_it(tmp_path, monkeypatch):
+    config = tmp_path / "c.ini"
+    config.write_text("[node]\naddress = a\nport = 1\ncredentials = c\n")
+    cql = load(config, monkeypatch)
+    assert cql.resource_cql("<table stocks.ticks>") == "TABLE stocks.ticks"
+    assert cql.resource_cql("<keyspace stocks>") == "KEYSPACE stocks"
+    assert cql.resource_cql("<all keyspaces>") == "ALL KEYSPACES"

@@ -13,7 +13,8 @@ from deploys.cassandra import (Settings, default_heap_mb, off_heap_mb, render_sc
 from deploys.inventory import check_inventory
 
 THREE = ["@docker/a", "@docker/b", "@docker/c"]
-PASSWORD = "cassandra_password = 'x' * 20\n"
+PASSWORD = ("cassandra_password = 'x' * 20\ncassandra_writer_password = 'w' * 20\n"
+            "cassandra_dashboard_password = 'd' * 20\n")
 
 
 def make_inventory(tmp_path, all_data: str, groups: str):
@@ -134,3 +135,22 @@ def test_defaults_are_the_deploys_data_defaults():
     assert "cassandra_password" not in defaults  # required: a secret
     assert defaults["cassandra_superuser"] == "bigdata_admin"
     assert defaults["cassandra_heap_mb"] is None and defaults["cassandra_replication_factor"] is None
+
+
+def test_each_app_using_cassandra_logs_in_as_its_own_role_with_that_roles_secret():
+    """The apps' definitions and deploys/cassandra/roles.py agree: every app that reaches
+    Cassandra has its own role (never the superuser), its password from that role's secret."""
+    from deploys.cassandra import Settings
+    from deploys.cassandra.roles import ROLES
+    from marathon import apps
+    from shared.secrets import NAMES
+    logins = []
+    for app in apps.load():
+        env = app.definition["env"]
+        if "BIGDATA_CASSANDRA_PASSWORD" in env:
+            source = app.definition["secrets"][env["BIGDATA_CASSANDRA_PASSWORD"]["secret"]]["source"]
+            logins.append((env["BIGDATA_CASSANDRA_USER"], source))
+    assert sorted(logins) == sorted((role.name, role.secret) for role in ROLES), logins
+    for role in ROLES:
+        assert role.password_setting in Settings.model_fields and role.secret in NAMES
+        assert role.name != Settings.model_fields["cassandra_superuser"].default

@@ -66,18 +66,21 @@ def test_env_sets_only_settings_the_services_read():
         assert not unknown, f"{app.label}: env variables no service reads: {unknown}"
 
 
+# a backend's password variable -> the prefix of its users' secrets; the admins' secrets
+OWN_USER = {f"BIGDATA_{backend}_PASSWORD": f"BIGDATA_{backend}_" for backend in ("REDIS", "KAFKA", "CASSANDRA")}
+ADMIN_SECRETS = {"BIGDATA_REDIS_PASSWORD", "BIGDATA_KAFKA_ADMIN_PASSWORD", "BIGDATA_CASSANDRA_PASSWORD"}
+
+
 def test_secrets_come_from_platform_secrets_only():
     for app in apps.load():
         sources = apps.secret_sources(app)
         assert sources, f"{app.label}: every service needs at least one password"
         assert set(sources.values()) <= set(SECRET_NAMES), app.label
         for variable, source in sources.items():
-            # a variable takes its own secret, but Redis's and Kafka's passwords are the app's own user's
-            # (test_kafka_settings ties each app's Kafka user to its secret)
-            user_of = {"BIGDATA_REDIS_PASSWORD": "BIGDATA_REDIS_", "BIGDATA_KAFKA_PASSWORD": "BIGDATA_KAFKA_"}
-            wanted = (variable,) if variable not in user_of else tuple(
-                name for name in SECRET_NAMES if name.startswith(user_of[variable]) and name != variable
-                and name != "BIGDATA_KAFKA_ADMIN_PASSWORD")
+            # a variable takes its own secret, but a backend's password is the app's own user's, never
+            # the admin's (test_kafka_settings and test_cassandra_settings tie each user to its secret)
+            wanted = (variable,) if variable not in OWN_USER else tuple(
+                name for name in SECRET_NAMES if name.startswith(OWN_USER[variable]) and name not in ADMIN_SECRETS)
             assert source in wanted, f"{app.label}: {variable} should take secret {wanted}, not {source}"
 
 
@@ -228,14 +231,15 @@ def test_site_env_goes_to_every_app_but_never_over_a_secret():
 
 def test_inline_secrets_resolve_every_reference_or_name_what_is_missing():
     app = apps.load(["dashboard"])[0]
-    values = {"BIGDATA_CASSANDRA_PASSWORD": "c" * 20, "BIGDATA_REDIS_DASHBOARD_PASSWORD": "r" * 20}
+    values = {"BIGDATA_CASSANDRA_DASHBOARD_PASSWORD": "c" * 20, "BIGDATA_REDIS_DASHBOARD_PASSWORD": "r" * 20}
     inlined = apps.inline_secrets(app, values.get)
     assert "secrets" not in inlined.definition
     assert inlined.definition["env"]["BIGDATA_REDIS_PASSWORD"] == "r" * 20  # the dashboard user's
+    assert inlined.definition["env"]["BIGDATA_CASSANDRA_PASSWORD"] == "c" * 20  # the dashboard role's
     validate(inlined.definition, profile=False)  # still a valid Marathon app
     with pytest.raises(AppDefinitionError, match=r"dashboard\.json \(/bigdata/dashboard\): .*"
                                                  r"secret source BIGDATA_REDIS_DASHBOARD_PASSWORD has no value"):
-        apps.inline_secrets(app, {"BIGDATA_CASSANDRA_PASSWORD": "c" * 20}.get)
+        apps.inline_secrets(app, {"BIGDATA_CASSANDRA_DASHBOARD_PASSWORD": "c" * 20}.get)
 
 
 def test_scaling_and_unknown_services():

@@ -35,12 +35,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from deploys.kafka.users import USERS
 from marathon import apps as app_defs
 from marathon.client import Marathon
 from marathon.schema.derive import raml_dir
 from marathon.compare import differences
 from marathon.submitter import SubmissionError, Submitter
+from shared.secrets import NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = raml_dir() / "examples"
@@ -51,9 +51,7 @@ pytestmark = pytest.mark.skipif(not (EXAMPLES / "app.json").is_file(),
 CONFLICT_409 = {"message": "An app with id [/existing_app] already exists."}
 INVALID_422 = {"message": "Object is not valid",
                "details": [{"path": "/upgradeStrategy/minimumHealthCapacity", "errors": ["is greater than 1"]}]}
-SECRETS = {**{user.secret: "k" * 24 for user in USERS}, "BIGDATA_CASSANDRA_PASSWORD": "c" * 24,
-           "BIGDATA_REDIS_PUBLISHER_PASSWORD": "p" * 24, "BIGDATA_REDIS_LIVE_LANE_PASSWORD": "l" * 24,
-           "BIGDATA_REDIS_DASHBOARD_PASSWORD": "d" * 24, "BIGDATA_PRODUCER_TOKEN": "t" * 24}
+SECRETS = {name: name.lower()[8:32].ljust(24, "x") for name in NAMES}  # a distinct value each
 USER, PASSWORD = "bigdata", "contract-password-0123456789"
 
 
@@ -409,7 +407,7 @@ def test_contract_command_line_end_to_end():
         writer = marathon.apps["/bigdata/storage-writer"]
         assert writer["instances"] == 3 and writer["container"]["docker"]["image"] == "bigdata/pipeline:abc123"
         assert writer["env"]["BIGDATA_KAFKA_BOOTSTRAP"] == "k1:9092,k2:9092"
-        assert writer["env"]["BIGDATA_CASSANDRA_PASSWORD"] == SECRETS["BIGDATA_CASSANDRA_PASSWORD"]
+        assert writer["env"]["BIGDATA_CASSANDRA_PASSWORD"] == SECRETS["BIGDATA_CASSANDRA_WRITER_PASSWORD"]
         assert "secrets" not in writer  # --secrets inline, the default
         again = subprocess.run(command[:-2] + ["--secrets", "plugin", "--only", "producer"], cwd=ROOT, env=env,
                                capture_output=True, text=True, timeout=120)
@@ -460,7 +458,7 @@ def test_contract_the_pipeline_deploy_submits_with_the_inventorys_site_env_and_i
         assert writer["instances"] == 3
         assert writer["env"]["BIGDATA_KAFKA_BOOTSTRAP"] == "127.0.0.1:9093"
         assert writer["env"]["BIGDATA_CASSANDRA_HOSTS"] == "127.0.0.1"
-        assert writer["env"]["BIGDATA_CASSANDRA_PASSWORD"] == SECRETS["BIGDATA_CASSANDRA_PASSWORD"]
+        assert writer["env"]["BIGDATA_CASSANDRA_PASSWORD"] == SECRETS["BIGDATA_CASSANDRA_WRITER_PASSWORD"]
         assert marathon.apps["/bigdata/dashboard"]["env"]["BIGDATA_REDIS_HOST"] == "127.0.0.1"
         assert marathon.apps["/bigdata/stream-processor"]["env"]["BIGDATA_SPARK_MASTER"] == "spark://127.0.0.1:7077"
         for app in marathon.apps.values():

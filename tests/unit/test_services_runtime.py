@@ -36,7 +36,8 @@ def health(port):
 UNREACHABLE = {"BIGDATA_HTTP_HOST": "127.0.0.1", "BIGDATA_KAFKA_BOOTSTRAP": "127.0.0.1:9",
                "BIGDATA_CASSANDRA_HOSTS": "127.0.0.1", "BIGDATA_CASSANDRA_PORT": "9",
                "BIGDATA_REDIS_HOST": "127.0.0.1", "BIGDATA_REDIS_PORT": "9",  # closed ports
-               "BIGDATA_KAFKA_USER": "unit-test", "BIGDATA_KAFKA_PASSWORD": os.environ["BIGDATA_KAFKA_WRITER_PASSWORD"]}
+               "BIGDATA_KAFKA_USER": "unit-test", "BIGDATA_KAFKA_PASSWORD": os.environ["BIGDATA_KAFKA_WRITER_PASSWORD"],
+               "BIGDATA_CASSANDRA_USER": "unit-test"}
 
 
 def degraded_then_sigterm(module: str, problems: list[str], log_path: Path) -> list[dict]:
@@ -82,7 +83,8 @@ def test_unreachable_backends_degrade_health_and_sigterm_exits_0(module, problem
 
 
 def test_missing_secret_exits_2_with_its_name(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "BIGDATA_CASSANDRA_PASSWORD"}
+    env = {**{k: v for k, v in os.environ.items() if k != "BIGDATA_CASSANDRA_PASSWORD"},
+           "BIGDATA_CASSANDRA_USER": "storage_writer"}
     done = subprocess.run([sys.executable, "-m", "services.storage_writer"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2

@@ -7,14 +7,12 @@ import json
 
 import pytest
 
-from deploys.kafka.users import USERS
 from marathon import apps, swarm
 from marathon.schema import AppDefinitionError
+from shared.secrets import NAMES
 
 # What the deploy passes: secret source -> the external Swarm secret's (versioned) name.
-SECRETS = {source: f"bigdata-{source.lower().replace('_', '-')}-v3" for source in
-           (*(user.secret for user in USERS), "BIGDATA_CASSANDRA_PASSWORD", "BIGDATA_REDIS_PUBLISHER_PASSWORD",
-            "BIGDATA_REDIS_LIVE_LANE_PASSWORD", "BIGDATA_REDIS_DASHBOARD_PASSWORD", "BIGDATA_PRODUCER_TOKEN")}
+SECRETS = {source: f"bigdata-{source.lower().replace('_', '-')}-v3" for source in NAMES}
 
 
 def user(name):
@@ -55,13 +53,14 @@ def test_storage_writer_in_full(services):
         "command": ["python", "-m", "services.storage_writer"],
         "environment": {
             "BIGDATA_CASSANDRA_PASSWORD_FILE": "/run/secrets/cassandra-password",
+            "BIGDATA_CASSANDRA_USER": "storage_writer",
             "BIGDATA_KAFKA_PASSWORD_FILE": "/run/secrets/kafka-password",
             "BIGDATA_KAFKA_USER": "storage-writer",
             "PORT0": "0",
             "PORTS": "0",
         },
         "secrets": [
-            {"source": "bigdata-bigdata-cassandra-password-v3", "target": "cassandra-password", "mode": 0o444},
+            {"source": "bigdata-bigdata-cassandra-writer-password-v3", "target": "cassandra-password", "mode": 0o444},
             {"source": "bigdata-bigdata-kafka-writer-password-v3", "target": "kafka-password", "mode": 0o444},
         ],
         "networks": ["hostnet"],
@@ -166,7 +165,9 @@ def test_stack_declares_the_host_network_and_external_secrets(services):
     assert document["version"] == "3.8"
     assert document["services"] == services
     assert document["networks"] == {"hostnet": {"external": True, "name": "host"}}
-    assert document["secrets"] == {name: {"external": True} for name in sorted(SECRETS.values())}
+    mounted = {SECRETS[source] for app in apps.load() for source in apps.secret_sources(app).values()}
+    assert document["secrets"] == {name: {"external": True} for name in sorted(mounted)}
+    assert SECRETS["BIGDATA_CASSANDRA_PASSWORD"] not in mounted  # no service holds a superuser's
 
 
 def test_stack_declares_only_the_secrets_its_services_mount(services):
@@ -203,29 +204,28 @@ def test_the_task_digest_changes_with_the_tasks_only():
     assert task(lambda d: d["labels"].update(team="data")) != unchanged  # container labels are the task's
     assert task(lambda d: d["container"]["docker"].update(image="bigdata/pipeline:v2")) != unchanged
     assert task(lambda d: d.update(mem=1024)) != unchanged
-    assert task(secrets={**SECRETS, "BIGDATA_CASSANDRA_PASSWORD": "bigdata-cassandra-password-v4"}) != unchanged
+    assert task(secrets={**SECRETS, "BIGDATA_CASSANDRA_WRITER_PASSWORD": "bigdata-cassandra-writer-password-v4"}) != \
+        unchanged
 
 
 def test_a_renamed_secret_changes_the_hash():
-    renamed = {**SECRETS, "BIGDATA_CASSANDRA_PASSWORD": "bigdata-cassandra-password-v4"}
+    renamed = {**SECRETS, "BIGDATA_CASSANDRA_WRITER_PASSWORD": "bigdata-cassandra-writer-password-v4"}
     assert translate("storage-writer", secrets=renamed)["deploy"]["labels"][swarm.SPEC_LABEL] != \
         translate("storage-writer")["deploy"]["labels"][swarm.SPEC_LABEL]
 
 
 def test_a_secret_value_never_appears(monkeypatch):
-    values = {**{user.secret: f"kafka-{user.name}-hunter2-value" for user in USERS}, "BIGDATA_CASSANDRA_PASSWORD":
-              "cassandra-hunter2-value", "BIGDATA_REDIS_PUBLISHER_PASSWORD": "publisher-hunter2-value",
-              "BIGDATA_REDIS_LIVE_LANE_PASSWORD": "live-lane-hunter2-value",
-              "BIGDATA_REDIS_DASHBOARD_PASSWORD": "dashboard-hunter2-value", "BIGDATA_PRODUCER_TOKEN": "token-hunter2-value"}
+    values = {name: f"{name.lower()}-hunter2-value" for name in NAMES}
     for source, value in values.items():  # where inline_secrets() would find them
         monkeypatch.setenv(source, value)
     translated = {app.name: swarm.service(app, secrets=SECRETS, user=user) for app in apps.load()}
     dumped = json.dumps(swarm.stack(translated))
     for value in values.values():
         assert value not in dumped
-    for source, name in SECRETS.items():
-        assert name in dumped
-        assert f'"{source}"' not in dumped  # only <source>_FILE, never the variable itself
+    for app in apps.load():  # each secret it mounts is named, never its value or variable
+        for source in apps.secret_sources(app).values():
+            assert SECRETS[source] in dumped
+            assert f'"{source}"' not in dumped  # only <source>_FILE, never the variable itself
 
 
 # --- refusals: each names its field ----------------------------------------------------

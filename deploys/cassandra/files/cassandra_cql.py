@@ -8,6 +8,8 @@ python3-cassandra (the DataStax driver), so hosts need nothing but apt.
     cassandra-cql state                 one JSON line: logins, replication, tables (the deploy's fact)
     cassandra-cql create-superuser      create or update the superuser (CASSANDRA_USER/PASSWORD)
     cassandra-cql drop-default-superuser
+    cassandra-cql roles [--passwords]   the services' login roles as CASSANDRA_ROLES (JSON) lists them:
+                                        created, granted exactly their permissions, passwords (re)set
     cassandra-cql exec -e 'STATEMENT' | -f FILE [--consistency LOCAL_QUORUM]
 
 Credentials: CASSANDRA_USER and CASSANDRA_PASSWORD in the environment, else the
@@ -20,6 +22,7 @@ import json
 import logging
 import os
 import re
+import ssl
 import sys
 import time
 
@@ -33,15 +36,16 @@ DEFAULT_SUPERUSER = ("cassandra", "cassandra")
 
 
 def node_config(path=CONFIG):
-    """(address, native transport port, credentials file) from the [node] section of `path`."""
+    """(address, native transport port, credentials file, CA file or None: no TLS) from the
+    [node] section of `path`."""
     parser = configparser.ConfigParser(interpolation=None)
     if not parser.read(path):
         sys.exit(f"cassandra-cql: {path} is missing (the Cassandra deploy writes it)")
     node = parser["node"]
-    return node["address"], node.getint("port"), node["credentials"]
+    return node["address"], node.getint("port"), node["credentials"], node.get("ca")
 
 
-ADDRESS, PORT, CREDENTIALS = node_config()
+ADDRESS, PORT, CREDENTIALS, CA = node_config()
 
 logging.basicConfig(level=logging.ERROR)
 logging.getLogger("cassandra").setLevel(logging.CRITICAL)  # failures are reported, not logged
@@ -54,7 +58,9 @@ class Refused(Exception):
 def connect(user, password, timeout=10, consistency="LOCAL_QUORUM", schema=False):
     profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([ADDRESS]),
                                request_timeout=60, consistency_level=ConsistencyLevel.name_to_value[consistency])
-    cluster = Cluster([ADDRESS], port=PORT, auth_provider=PlainTextAuthProvider(user, password),
+    # over TLS: the node's certificate checked against the CA and the address
+    tls = {"ssl_context": ssl.create_default_context(cafile=CA)} if CA else {}
+    cluster = Cluster([ADDRESS], port=PORT, auth_provider=PlainTextAuthProvider(user, password), **tls,
                       execution_profiles={EXEC_PROFILE_DEFAULT: profile}, protocol_version=5,
                       connect_timeout=timeout, control_connection_timeout=timeout,
                       schema_metadata_enabled=schema, token_metadata_enabled=False)
@@ -168,6 +174,9 @@ def cmd_state(args):
                 state["replication"][row.keyspace_name] = dict(row.replication)
             for row in session.execute("SELECT keyspace_name, table_name FROM system_schema.tables"):
                 state["tables"].setdefault(row.keyspace_name, []).append(row.table_name)
+            state["roles"] = {row.role: permissions(session, row.role) for row in
+                              session.execute("SELECT role, is_superuser FROM system_auth.roles")
+                              if not row.is_superuser}
         finally:
             cluster.shutdown()
     print(json.dumps(state, sort_keys=True))
@@ -211,6 +220,49 @@ def cmd_drop_default_superuser(args):
     return 0
 
 
+def permissions(session, role):
+    """[resource, permission] pairs granted to the role itself, e.g. ["<table stocks.ticks>", "SELECT"]."""
+    return sorted([row.resource, row.permission]
+                  for row in session.execute(f"LIST ALL PERMISSIONS OF {quote_name(role)} NORECURSIVE"))
+
+
+def resource_cql(resource):
+    """"<table ks.t>" -> "TABLE ks.t", "<keyspace ks>" -> "KEYSPACE ks", "<all keyspaces>" -> "ALL KEYSPACES"."""
+    kind, _, name = resource.strip("<>").partition(" ")
+    return "ALL KEYSPACES" if resource == "<all keyspaces>" else f"{kind.upper()} {name}"
+
+
+def cmd_roles(args):
+    """Each role in CASSANDRA_ROLES ([{name, password, permissions, table}]): created with LOGIN
+    and its password when missing (with --passwords, its password set again), then granted
+    exactly its permissions on its table (any other revoked)."""
+    roles = json.loads(os.environ.get("CASSANDRA_ROLES") or "[]")
+    _, cluster, session = session_as(wanted_credentials(required=True))
+    try:
+        for role in roles:
+            name, password = quote_name(role["name"]), quote_text(role["password"])
+            if not session.execute("SELECT role FROM system_auth.roles WHERE role = %s", [role["name"]]).one():
+                session.execute(f"CREATE ROLE {name} WITH PASSWORD = {password} AND LOGIN = true "
+                                f"AND SUPERUSER = false")
+                print(f"created role {role['name']}")
+            elif args.passwords:
+                session.execute(f"ALTER ROLE {name} WITH PASSWORD = {password} AND LOGIN = true")
+                print(f"set the password of role {role['name']}")
+            wanted = {(f"<table {role['table']}>", permission) for permission in role["permissions"]}
+            granted = {tuple(pair) for pair in permissions(session, role["name"])}
+            for resource, permission in sorted(wanted - granted):
+                session.execute(f"GRANT {permission} ON {resource_cql(resource)} TO {name}")
+                print(f"granted {permission} on {resource} to {role['name']}")
+            for resource, permission in sorted(granted - wanted):
+                session.execute(f"REVOKE {permission} ON {resource_cql(resource)} FROM {name}")
+                print(f"revoked {permission} on {resource} from {role['name']}")
+    finally:
+        cluster.shutdown()
+    for role in roles:
+        wait_for(lambda role=role: try_login(role["name"], role["password"]) == "ok", f"a login as {role['name']}")
+    return 0
+
+
 def statements(text):
     """CQL statements of a script: comments dropped, split on ';' outside quotes."""
     text = re.sub(r"(--|//)[^\n]*", "", text)
@@ -251,6 +303,9 @@ def main():
     commands.add_parser("state").set_defaults(run=cmd_state)
     commands.add_parser("create-superuser").set_defaults(run=cmd_create_superuser)
     commands.add_parser("drop-default-superuser").set_defaults(run=cmd_drop_default_superuser)
+    roles = commands.add_parser("roles")
+    roles.add_argument("--passwords", action="store_true", help="set the roles' passwords again")
+    roles.set_defaults(run=cmd_roles)
     execute = commands.add_parser("exec")
     source = execute.add_mutually_exclusive_group(required=True)
     source.add_argument("-e", help="CQL statements")
