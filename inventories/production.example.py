@@ -6,7 +6,7 @@
            BIGDATA_KAFKA_{PRODUCER,WRITER,STREAM,PUBLISHER,LIVE_LANE}_PASSWORD=... \\
            BIGDATA_CASSANDRA_PASSWORD=... BIGDATA_CASSANDRA_{WRITER,DASHBOARD}_PASSWORD=... \\
            BIGDATA_PRODUCER_TOKEN=... BIGDATA_REDIS_{PUBLISHER,LIVE_LANE,DASHBOARD}_PASSWORD=... \\
-           BIGDATA_MARATHON_PASSWORD=...     # or NAME=value lines in BIGDATA_SECRETS_FILE
+           BIGDATA_SPARK_AUTH_SECRET=... BIGDATA_MARATHON_PASSWORD=...  # or NAME=value lines in BIGDATA_SECRETS_FILE
     export BIGDATA_CA_DIR=/path/to/your-ca   # your CA: ca.crt and ca.key (deploys/tls), or
                                              # tls_ca_cert and tls_ca_key in `all` below
     .venv/bin/pyinfra inventories/production.py deploys/site.py --dry   # the plan; changes nothing
@@ -84,6 +84,7 @@ redis = (_control_nodes[:1], {
 })
 
 # --- Spark (deploys/spark): standalone, one master ---------------------------------------
+# secret: spark_auth_secret (BIGDATA_SPARK_AUTH_SECRET), the cluster's shared secret (daemons, drivers)
 spark_master = (_control_nodes[:1], {
     "spark_daemon_heap_mb": 1024,             # the master daemon's heap
     "spark_master_webui_port": 8090,          # its UI: Marathon has 8080 on the control nodes

@@ -7,11 +7,19 @@ Spark 4 has no Mesos support, so it runs its own standalone cluster manager:
     bin/spark-class org.apache.spark.deploy.worker.Worker spark://<master>:7077 --cores N --memory Mm
 
 both as systemd units running as the service user, logging to `<log_dir>/spark/`,
+with RPC authenticated by the cluster's shared secret and encrypted (spark.authenticate,
+spark.network.crypto): a driver without the secret is refused. The daemons read the secret
+from a root-only environment file; `spark-submit` on a host takes it with
+`--properties-file /etc/bigdata/spark/auth.conf --load-spark-defaults` (root and the
+service group only). The driver's UI is off; the master's and workers' UIs are not yet
+behind authentication (issue 14).
 the worker's work and scratch directories under `<data_dir>/spark/`. The client
 configuration (`conf/spark-defaults.conf`, `conf/spark-env.sh`) is written on
 every Spark host, so `spark-submit` there reaches the cluster with nothing else
 set. The deploy is ready when the master lists its workers ALIVE.
 """
+from io import StringIO
+
 from pydantic import Field
 from pyinfra import host
 from pyinfra.api import deploy
@@ -28,6 +36,9 @@ from deploys.settings import ComponentSettings, Port
 from deploys.topology import address, members
 
 READY_SCRIPT = "/usr/local/lib/bigdata/spark_ready.py"
+AUTH_DIR = "/etc/bigdata/spark"
+AUTH_ENV = f"{AUTH_DIR}/auth.env"  # _SPARK_AUTH_SECRET for the daemons (root only: systemd reads it)
+AUTH_CONF = f"{AUTH_DIR}/auth.conf"  # spark.authenticate.secret for spark-submit (root and the service group)
 
 
 class Settings(ComponentSettings):
@@ -55,6 +66,9 @@ class Settings(ComponentSettings):
     # the master declares a worker DEAD after this long without a heartbeat (workers beat
     # every quarter of it); Spark's default, 60 s, rides out long GC pauses
     spark_worker_timeout_s: int = Field(60, ge=4)
+    # the cluster's shared secret: the daemons, the workers' executors and every driver
+    spark_auth_secret: str = Field(min_length=16, description=(
+        "a secret: set BIGDATA_SPARK_AUTH_SECRET in the environment or in inventories/secrets.env"))
 
     def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
         problems = []
@@ -107,6 +121,7 @@ def install_spark():
         spark_executor_memory_mb, spark_driver_memory_mb: applications' defaults
         spark_daemon_heap_mb: the master's and workers' heap (None: from the host's memory)
         spark_sql_shuffle_partitions: None: the cluster's cores
+        spark_auth_secret: required secret shared by the daemons and every driver
     """
     settings = Settings.from_host(host)
     base = common.Settings.from_host(host)
@@ -128,18 +143,26 @@ def install_spark():
     for path in dirs.values():
         files.directory(name=f"Create {path}", path=path, user=user, group=user, mode="0750")
 
-    context = dict(settings=settings, home=home, dirs=dirs, master_url=master_url(settings),
+    context = dict(settings=settings, home=home, dirs=dirs, master_url=master_url(settings), auth_conf=AUTH_CONF,
                    shuffle_partitions=shuffle_partitions(settings, cores, len(workers)))
     configs = [
         files.template(name=f"Configure Spark: {name}", src=template(__package__, f"{name}.j2"),
                        dest=f"{home}/conf/{name}", user="root", group=user, mode="0644", **context)
         for name in ("spark-env.sh", "spark-defaults.conf", "log4j2.properties")
     ]
+    files.directory(name=f"Create {AUTH_DIR}", path=AUTH_DIR, user="root", group=user, mode="0750")
+    configs.append(files.put(
+        name="The cluster's shared secret for the daemons", dest=AUTH_ENV, user="root", group="root", mode="0600",
+        src=StringIO(f"# Managed by the bigdata bundle (deploys/spark)\n_SPARK_AUTH_SECRET={settings.spark_auth_secret}\n")))
+    files.put(name="The cluster's shared secret for spark-submit", dest=AUTH_CONF, user="root", group=user,
+              mode="0640", src=StringIO(f"# Managed by the bigdata bundle (deploys/spark): spark-submit --properties-file "
+                                        f"{AUTH_CONF} --load-spark-defaults ...\n"
+                                        f"spark.authenticate.secret {settings.spark_auth_secret}\n"))
     files.directory(name="Create /usr/local/lib/bigdata", path=READY_SCRIPT.rsplit("/", 1)[0], mode="0755")
     files.put(name="Install the Spark readiness check", src=plain_file(__package__, "spark_ready.py"),
               dest=READY_SCRIPT, mode="0755")
 
-    daemon = dict(context, service_user=user, heap_mb=daemon_heap_mb(settings, memory_mb),
+    daemon = dict(context, service_user=user, auth_env=AUTH_ENV, heap_mb=daemon_heap_mb(settings, memory_mb),
                   nofile=common.open_files("Spark"), bind_host=address())
     started = []  # operations that (re)started a daemon on this host
     for role, wanted in (("master", is_master), ("worker", is_worker)):

@@ -25,6 +25,9 @@ cassandra_password = secret("BIGDATA_CASSANDRA_PASSWORD")
 cassandra_writer_password = secret("BIGDATA_CASSANDRA_WRITER_PASSWORD")
 cassandra_dashboard_password = secret("BIGDATA_CASSANDRA_DASHBOARD_PASSWORD")
 
+# Spark (deploys/spark): the cluster's shared secret (its RPC authenticated and encrypted)
+spark_auth_secret = secret("BIGDATA_SPARK_AUTH_SECRET")
+
 # Marathon (deploys/marathon): its HTTP basic auth (hosts of group marathon only)
 marathon_http_password = secret("BIGDATA_MARATHON_PASSWORD")
 

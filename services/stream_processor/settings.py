@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, SecretStr
 
 from services.core import settings
 from services.core.analytics import window_ms
@@ -38,6 +38,10 @@ class StreamSettings(Settings):
                                                     "connector, python/lib/pyspark.zip)")
     spark_master: str = Field("spark://bigdata:7077", description="the Spark master the job is submitted to (client "
                                                                   "mode), e.g. local[2]")
+    spark_auth_secret: SecretStr | None = Field(
+        None, description="the Spark cluster's shared secret (secret): the job's RPC with the master and its "
+                          "executors authenticated and encrypted (spark.authenticate, spark.network.crypto); "
+                          "required by the platform's cluster")
     spark_conf: Annotated[str, AfterValidator(_spark_conf)] = Field(
         "", description="more Spark settings, key=value pairs separated by ';' "
                         "(e.g. spark.driver.host=10.0.0.5;spark.driver.memory=512m)")

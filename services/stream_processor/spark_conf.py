@@ -54,6 +54,8 @@ def spark_conf(settings, defaults: dict[str, str], cores_here: int) -> dict[str,
         # a stopped query's batch in hand is interrupted, not waited for minutes
         "spark.sql.streaming.stopTimeout": str(int(settings.stream_stop_timeout_s * 1000)),
         "spark.ui.showConsoleProgress": "false",
+        # no driver UI (port 4040, unauthenticated): the service's /health reports the query
+        "spark.ui.enabled": "false",
         # state in RocksDB, each batch's changes checkpointed as a changelog: the default
         # store (HDFS-backed) copies its whole map every batch, and its cost grows with the state
         "spark.sql.streaming.stateStore.providerClass":
@@ -71,6 +73,9 @@ def spark_conf(settings, defaults: dict[str, str], cores_here: int) -> dict[str,
     }
     if settings.stream_cores:
         conf["spark.cores.max"] = str(settings.stream_cores)
+    if settings.spark_auth_secret:  # the cluster's secret: RPC authenticated and encrypted (AES-GCM)
+        conf |= {"spark.authenticate": "true", "spark.network.crypto.enabled": "true",
+                 "spark.authenticate.secret": settings.spark_auth_secret.get_secret_value()}
     conf.update(settings.extra_spark_conf())
     return conf
 
@@ -121,5 +126,7 @@ def submit_command(settings, entry: str = "services/stream_processor/job.py") ->
     command = [f"{settings.spark_home}/bin/spark-submit", "--master", conf.pop("spark.master"),
                "--name", conf.pop("spark.app.name")]
     for key, value in conf.items():
+        if key == "spark.authenticate.secret":  # never printed: a placeholder for the operator's own
+            value = "<BIGDATA_SPARK_AUTH_SECRET>"
         command += ["--conf", f"{key}={value}"]
     return command + [entry]

@@ -1,7 +1,8 @@
 """deploys/spark on one host and on three, verified by testinfra: the daemons run
-where the inventory puts them, the master lists every worker ALIVE, and a real
-PySpark job runs on the cluster's executors."""
+where the inventory puts them, the master lists every worker ALIVE, a real PySpark job
+runs on the cluster's executors, and a driver without the cluster's secret is refused."""
 import json
+import os
 import shlex
 import textwrap
 
@@ -108,7 +109,8 @@ def test_a_pyspark_job_runs_on_every_worker(cluster):
     master_url = f"spark://{cluster['master']}:7077"
     # wait until every worker's executor has registered, so the job must use them all
     submit = host.run(
-        f"timeout 300 {HOME}/bin/spark-submit --master {master_url} --conf spark.cores.max={cores} "
+        f"timeout 300 {HOME}/bin/spark-submit --properties-file {spark.AUTH_CONF} --load-spark-defaults "
+        f"--master {master_url} --conf spark.cores.max={cores} "
         f"--conf spark.scheduler.minRegisteredResourcesRatio=1.0 "
         f"--conf spark.scheduler.maxRegisteredResourcesWaitingTime=120s /root/smoke_job.py {cores}")
     assert submit.rc == 0, submit.stderr[-4000:]
@@ -123,6 +125,33 @@ def test_a_pyspark_job_runs_on_every_worker(cluster):
     finished = {app["id"]: app for app in master_state(host, cluster["master_ui"])["completedapps"]}
     assert finished[result["app_id"]]["state"] == "FINISHED"
     assert finished[result["app_id"]]["name"] == "bigdata-smoke-test"
+
+
+def test_a_driver_without_the_clusters_secret_is_refused(cluster):
+    """An unauthenticated submission never registers: the master drops its connections."""
+    host = cluster["hosts"][cluster["master"]]
+    host.check_output(f"printf %s {shlex.quote(textwrap.dedent(JOB))} > /root/smoke_job.py")
+
+    def applications():
+        state = master_state(host, cluster["master_ui"])
+        return {app["id"] for app in state["activeapps"] + state["completedapps"]}
+
+    before = applications()
+    submit = host.run(f"timeout 240 {HOME}/bin/spark-submit --master spark://{cluster['master']}:7077 "
+                      f"--conf spark.authenticate=false /root/smoke_job.py 1")
+    said = submit.stdout + submit.stderr
+    assert submit.rc != 0 and "RESULT " not in submit.stdout, said[-3000:]
+    assert "All masters are unresponsive" in said, said[-3000:]
+    assert applications() == before, "the master registered an unauthenticated application"
+
+
+def test_the_secret_is_readable_by_root_and_the_service_group_only(cluster):
+    for name, host in cluster["hosts"].items():
+        env, conf = host.file(spark.AUTH_ENV), host.file(spark.AUTH_CONF)
+        assert (env.user, env.group, env.mode) == ("root", "root", 0o600), name
+        assert (conf.user, conf.group, conf.mode) == ("root", "bigdata", 0o640), name
+        assert os.environ["BIGDATA_SPARK_AUTH_SECRET"] not in host.file(f"{HOME}/conf/spark-defaults.conf").content_string
+        assert os.environ["BIGDATA_SPARK_AUTH_SECRET"] in host.file(spark.AUTH_CONF).content_string, name
 
 
 def test_second_run_changes_and_restarts_nothing(platform, cluster):

@@ -3,7 +3,6 @@ from Marathon's RAML and against the platform's profile; broken definitions fail
 naming the app; what a run changes (tag, site env, scale, secrets) is applied the
 same way for every consumer of the definitions."""
 import copy
-import dataclasses
 import importlib
 import json
 import re
@@ -54,8 +53,8 @@ def service_settings() -> set[str]:
     for module_file in sorted((ROOT / "services").glob("*/settings.py")):
         module = importlib.import_module(f"services.{module_file.parent.name}.settings")
         for value in vars(module).values():
-            if isinstance(value, type) and dataclasses.is_dataclass(value) and issubclass(value, Settings):
-                known |= {f.metadata["env"] for f in dataclasses.fields(value) if "env" in f.metadata}
+            if isinstance(value, type) and issubclass(value, Settings):  # a service's own settings
+                known |= {value.variable(name) for name in value.model_fields}
     return known
 
 

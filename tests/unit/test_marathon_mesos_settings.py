@@ -19,7 +19,7 @@ TOKEN = "producer-token-0123456789"  # the marathon hosts run the pipeline's app
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
     return write_inventory(tmp_path, f"marathon_http_password = {PASSWORD!r}\nproducer_token = {TOKEN!r}\n"
-                           + all_data)
+                           f"spark_auth_secret = {PASSWORD!r}\n" + all_data)
 
 
 hosts = never_contacted

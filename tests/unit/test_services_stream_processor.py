@@ -168,6 +168,14 @@ def test_kafka_options_over_tls_carry_the_ca_inline(tmp_path):
     assert "kafka.ssl.truststore.certificates" not in kafka_options.source_options(StreamSettings.from_env(PASSWORD))
 
 
+def test_the_clusters_secret_authenticates_and_encrypts_the_jobs_rpc():
+    plain = spark_conf.spark_conf(StreamSettings.from_env({}), {}, 2)
+    assert "spark.authenticate" not in plain and plain["spark.ui.enabled"] == "false"
+    conf = spark_conf.spark_conf(StreamSettings.from_env({"BIGDATA_SPARK_AUTH_SECRET": "s" * 24}), {}, 2)
+    assert conf["spark.authenticate"] == "true" and conf["spark.network.crypto.enabled"] == "true"
+    assert conf["spark.authenticate.secret"] == "s" * 24
+
+
 def test_shuffle_partitions_follow_the_cores():
     settings = StreamSettings.from_env({})
     assert spark_conf.shuffle_partitions(settings, {}, 8) == 8
@@ -265,9 +273,11 @@ def test_unusable_settings_exit_2_naming_the_variable(env, needle):
 
 
 def test_print_submit_shows_the_equivalent_spark_submit():
-    done = run_module({"BIGDATA_SPARK_MASTER": "spark://m:7077", "BIGDATA_STREAM_CORES": "2"}, "--print-submit")
+    done = run_module({"BIGDATA_SPARK_MASTER": "spark://m:7077", "BIGDATA_STREAM_CORES": "2",
+                       "BIGDATA_SPARK_AUTH_SECRET": "never-printed-0123456789"}, "--print-submit")
     assert done.returncode == 0, done.stderr
     line = done.stdout.strip()
     assert line.startswith("/opt/bigdata/spark/bin/spark-submit --master spark://m:7077 --name stream-processor")
     assert "--conf spark.cores.max=2" in line and "--conf spark.sql.shuffle.partitions=2" in line
     assert line.endswith(" services/stream_processor/job.py") and "password" not in line
+    assert "never-printed" not in line and "spark.authenticate.secret=<BIGDATA_SPARK_AUTH_SECRET>" in line

@@ -13,7 +13,11 @@ from inventory_kit import never_contacted, write_inventory
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploys"
 
 
-inventory = write_inventory
+SECRET = {"spark_auth_secret": "spark-secret-0123456789"}  # the one the Spark settings require
+
+
+def inventory(tmp_path: Path, all_data: str = "") -> str:
+    return write_inventory(tmp_path, "".join(f"{key} = {value!r}\n" for key, value in SECRET.items()) + all_data)
 
 
 hosts = never_contacted
@@ -89,21 +93,21 @@ def test_zookeeper_heap_override_wins():
 
 @pytest.mark.parametrize("memory_mb, expected", [(4096, 256), (16384, 512), (65536, 1024)])
 def test_spark_daemon_heap_from_memory(memory_mb, expected):
-    assert spark.daemon_heap_mb(spark.Settings(), memory_mb) == expected
-    assert spark.daemon_heap_mb(spark.Settings(spark_daemon_heap_mb=128), memory_mb) == 128
+    assert spark.daemon_heap_mb(spark.Settings(**SECRET), memory_mb) == expected
+    assert spark.daemon_heap_mb(spark.Settings(**SECRET, spark_daemon_heap_mb=128), memory_mb) == 128
 
 
 def test_spark_worker_offers_half_the_memory_and_every_core_unless_set():
-    assert spark.worker_memory_mb(spark.Settings(), 16384) == 8192
-    assert spark.worker_memory_mb(spark.Settings(), 1024) == 1024  # never less than 1 GiB
-    assert spark.worker_memory_mb(spark.Settings(spark_worker_memory_mb=768), 16384) == 768
-    assert spark.worker_cores(spark.Settings(), 8) == 8
-    assert spark.worker_cores(spark.Settings(spark_worker_cores=2), 8) == 2
+    assert spark.worker_memory_mb(spark.Settings(**SECRET), 16384) == 8192
+    assert spark.worker_memory_mb(spark.Settings(**SECRET), 1024) == 1024  # never less than 1 GiB
+    assert spark.worker_memory_mb(spark.Settings(**SECRET, spark_worker_memory_mb=768), 16384) == 768
+    assert spark.worker_cores(spark.Settings(**SECRET), 8) == 8
+    assert spark.worker_cores(spark.Settings(**SECRET, spark_worker_cores=2), 8) == 2
 
 
 def test_shuffle_partitions_are_the_cluster_cores_not_200():
-    assert spark.shuffle_partitions(spark.Settings(), cores_per_worker=2, workers=3) == 6
-    assert spark.shuffle_partitions(spark.Settings(spark_sql_shuffle_partitions=12), 2, 3) == 12
+    assert spark.shuffle_partitions(spark.Settings(**SECRET), cores_per_worker=2, workers=3) == 6
+    assert spark.shuffle_partitions(spark.Settings(**SECRET, spark_sql_shuffle_partitions=12), 2, 3) == 12
 
 
 def render(component: str, name: str, **context) -> str:
@@ -125,9 +129,11 @@ def test_zoo_cfg_lists_the_ensemble_and_the_whitelist():
 
 def test_spark_defaults_carry_master_and_partitions():
     dirs = {"tmp": "/d/tmp"}
-    text = render("spark", "spark-defaults.conf.j2", settings=spark.Settings(spark_executor_memory_mb=512),
-                  master_url="spark://m:7077", shuffle_partitions=6, dirs=dirs)
+    text = render("spark", "spark-defaults.conf.j2", settings=spark.Settings(**SECRET, spark_executor_memory_mb=512),
+                  master_url="spark://m:7077", shuffle_partitions=6, dirs=dirs, auth_conf=spark.AUTH_CONF)
     conf = dict(line.split(None, 1) for line in text.splitlines() if line.strip() and not line.startswith("#"))
     assert conf["spark.master"] == "spark://m:7077"
     assert conf["spark.sql.shuffle.partitions"] == "6"
     assert conf["spark.executor.memory"] == "512m"
+    assert conf["spark.authenticate"] == "true" and conf["spark.network.crypto.enabled"] == "true"
+    assert "spark-secret-0123456789" not in text  # the secret lives in root-only files, never here
