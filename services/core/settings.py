@@ -215,6 +215,14 @@ class Settings(BaseSettings):
     dashboard_allowed_origins: Csv = Field((), description="origins (scheme://host[:port]) whose pages may connect "
                                                            "besides the dashboard's own, comma-separated (e.g. a "
                                                            "proxy's); unset: its own origin only")
+    dashboard_login_user: str = Field("viewer", min_length=1, description="the dashboard login's user name")
+    dashboard_password: SecretStr | None = Field(
+        None, description="the dashboard login's password (secret): set, every page, file and Socket.IO connection "
+                          "asks for it (HTTP basic auth; /health stays open to the orchestrator); unset: no login "
+                          "(`./bigdata up` serves 127.0.0.1 only)")
+    dashboard_tls_cert: str | None = Field(None, description="HTTPS: the dashboard's certificate (PEM file; with "
+                                                             "BIGDATA_DASHBOARD_TLS_KEY); unset: plain HTTP")
+    dashboard_tls_key: str | None = Field(None, description="HTTPS: the certificate's private key (PEM file)")
     producer_url: str | None = Field(None, description="the producer's HTTP endpoint (e.g. http://bigdata:8010); set: "
                                                        "a symbol added on the dashboard is also added to the producer "
                                                        "(POST /<symbol>, with BIGDATA_PRODUCER_TOKEN)")

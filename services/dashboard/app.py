@@ -1,6 +1,7 @@
 """The dashboard's process (see the package's docstring)."""
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -13,13 +14,14 @@ from collections import deque
 from pathlib import Path
 
 import gevent
-from flask import Flask, jsonify, request, send_from_directory
+from flask import Flask, Response, jsonify, request, send_from_directory
 from flask_socketio import SocketIO, emit, join_room, leave_room
 from gevent import monkey, pywsgi
 
 from services.core import analytics, clients
 from shared import names
 from services.core.service import Service, bad_settings, load_settings
+from services.core.settings import SettingError
 from services.core.tick import SYMBOL_PATTERN, Rejected
 from services.dashboard.history import History
 
@@ -32,6 +34,7 @@ HISTORY_CACHE_S = 2.0     # a symbol's candles are shared by the pages that open
 BACKLOG = 4096  # pending connections: a thousand pages reconnecting at once after a restart
 # the two channels, one subscription: Spark's final records and the live lane's provisional ones
 CHANNELS = {names.ANALYTICS_CHANNEL: "analytics", names.LIVE_CHANNEL: "live"}  # channel -> Socket.IO event
+LOGIN_CHALLENGE = 'Basic realm="bigdata dashboard", charset="UTF-8"'
 
 
 class _Handler(pywsgi.WSGIHandler):
@@ -79,7 +82,9 @@ class DashboardService(Service):
 
     def _serve_http(self) -> None:
         access = logging.getLogger("gevent.pywsgi")  # each request at debug level, errors as errors
-        server = pywsgi.WSGIServer((self.settings.http_host, self.port), self.app, backlog=BACKLOG,
+        tls = {"certfile": self.settings.dashboard_tls_cert, "keyfile": self.settings.dashboard_tls_key} \
+            if self.settings.dashboard_tls_cert else {}  # (main checked both files)
+        server = pywsgi.WSGIServer((self.settings.http_host, self.port), self.app, backlog=BACKLOG, **tls,
                                    handler_class=_Handler,
                                    log=pywsgi.LoggingLogAdapter(access, logging.DEBUG),
                                    error_log=pywsgi.LoggingLogAdapter(access, logging.ERROR))
@@ -153,6 +158,11 @@ class Dashboard:
     def _routes(self) -> None:
         app = self.app
 
+        @app.before_request
+        def login():
+            if request.path != "/health" and not logged_in(self.settings, request.authorization):
+                return Response("the dashboard asks for its login\n", 401, {"WWW-Authenticate": LOGIN_CHALLENGE})
+
         @app.get("/health")
         def health():
             status, body = self.service.health()
@@ -172,6 +182,9 @@ class Dashboard:
 
         @io.on("connect")
         def connect(auth=None):
+            if not logged_in(self.settings, request.authorization):  # (the handshake's own request)
+                self.service.count("connections_refused")
+                return False
             self._pages[request.sid] = Page()
             self.clients += 1
             self.service.count("connections")
@@ -331,6 +344,16 @@ class Dashboard:
         self.service.count(f"{prefix}emitted")
 
 
+def logged_in(settings, authorization) -> bool:
+    """Whether a request carries the dashboard login (HTTP basic auth); always, without a login."""
+    if not settings.dashboard_password:
+        return True
+    return (authorization is not None and authorization.type == "basic"
+            and hmac.compare_digest((authorization.username or "").encode(), settings.dashboard_login_user.encode())
+            and hmac.compare_digest((authorization.password or "").encode(),
+                                    settings.dashboard_password.get_secret_value().encode()))
+
+
 def _symbol(message) -> str | None:
     symbol = message.get("symbol") if isinstance(message, dict) else message
     if not isinstance(symbol, str):
@@ -357,6 +380,14 @@ def main() -> int:
     settings = load_settings("dashboard", "redis_password", "cassandra_user", "cassandra_password")
     if settings is None:
         return 2
+    if bool(settings.dashboard_tls_cert) != bool(settings.dashboard_tls_key):
+        return bad_settings("dashboard", "BIGDATA_DASHBOARD_TLS_CERT and BIGDATA_DASHBOARD_TLS_KEY go together: "
+                                         "set both (HTTPS) or neither (plain HTTP)")
+    try:
+        for name in ("dashboard_tls_cert", "dashboard_tls_key") if settings.dashboard_tls_cert else ():
+            settings.require_file(name)
+    except SettingError as error:
+        return bad_settings("dashboard", str(error))
     if settings.producer_url and not settings.producer_token:
         return bad_settings("dashboard", "BIGDATA_PRODUCER_URL is set without BIGDATA_PRODUCER_TOKEN (a secret): "
                                          "the producer refuses a request without it")
