@@ -20,7 +20,6 @@ against kafka-python. Takes the heavy-work lock itself.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import statistics
 import time
 import uuid
@@ -38,7 +37,7 @@ PAYLOADS = 10_000  # distinct ticks ProducerPerformance picks from
 
 def ours(settings: Settings, topic: str, count: int) -> dict:
     """The producer service's run loop, in this process, on the bench topic."""
-    settings = dataclasses.replace(settings, producer_rate=0.0, producer_max_ticks=count, log_level="WARNING")
+    settings = settings.replace(producer_rate=0.0, producer_max_ticks=count, log_level="WARNING")
     producer = Producer(Service("producer", settings, 0), make_source(settings), uuid.uuid4().hex[:12], topic)
     producer.connect()  # the SASL handshake and metadata before the clock starts
     start = time.perf_counter()
