@@ -136,4 +136,5 @@ def test_spark_defaults_carry_master_and_partitions():
     assert conf["spark.sql.shuffle.partitions"] == "6"
     assert conf["spark.executor.memory"] == "512m"
     assert conf["spark.authenticate"] == "true" and conf["spark.network.crypto.enabled"] == "true"
+    assert conf["spark.ui.killEnabled"] == "false"
     assert "spark-secret-0123456789" not in text  # the secret lives in root-only files, never here
