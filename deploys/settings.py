@@ -11,6 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+def secret(env: str, **constraints) -> Any:
+    """A required secret setting: group_data reads it from `env` (shared.secrets.secret), and
+    the inventory check names `env` when it is missing."""
+    return Field(description=f"a secret: set {env} in the environment or in inventories/secrets.env", **constraints)
+
+
 class ComponentSettings(BaseModel):
     """Base of each deploy's settings: the field defaults are the platform's defaults."""
 

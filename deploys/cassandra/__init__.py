@@ -37,7 +37,7 @@ from deploys.cassandra.roles import ROLES
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.health import restart_and_wait
-from deploys.settings import ComponentSettings, Port
+from deploys.settings import ComponentSettings, Port, secret
 from deploys.tls import listener_files, pem_keystore
 from deploys.topology import address, members
 from deploys.versions import CASSANDRA_VERSION
@@ -74,13 +74,10 @@ class Settings(ComponentSettings):
     # center; unset: min(3, the data center's nodes)
     cassandra_replication_factor: int | None = Field(None, ge=1)
     cassandra_superuser: str = Field("bigdata_admin", pattern=r"^[a-z][a-z0-9_]{2,47}$")
-    cassandra_password: str = Field(min_length=16, description=(
-        "a secret: set BIGDATA_CASSANDRA_PASSWORD in the environment or in inventories/secrets.env"))
+    cassandra_password: str = secret("BIGDATA_CASSANDRA_PASSWORD", min_length=16)
     # each service's login role (deploys/cassandra/roles.py)
-    cassandra_writer_password: str = Field(min_length=16, description=(
-        "a secret: set BIGDATA_CASSANDRA_WRITER_PASSWORD in the environment or in inventories/secrets.env"))
-    cassandra_dashboard_password: str = Field(min_length=16, description=(
-        "a secret: set BIGDATA_CASSANDRA_DASHBOARD_PASSWORD in the environment or in inventories/secrets.env"))
+    cassandra_writer_password: str = secret("BIGDATA_CASSANDRA_WRITER_PASSWORD", min_length=16)
+    cassandra_dashboard_password: str = secret("BIGDATA_CASSANDRA_DASHBOARD_PASSWORD", min_length=16)
     cassandra_concurrent_reads: int = Field(32, ge=2)
     cassandra_concurrent_writes: int = Field(32, ge=2)
     cassandra_concurrent_compactors: int = Field(2, ge=1)

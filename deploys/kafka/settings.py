@@ -7,7 +7,7 @@ import uuid
 from pydantic import Field, field_validator
 
 import deploys.common
-from deploys.settings import ComponentSettings, Port
+from deploys.settings import ComponentSettings, Port, secret
 
 CONF_DIR = "/etc/kafka"
 ADMIN_CONFIG = f"{CONF_DIR}/admin.properties"
@@ -17,7 +17,6 @@ SERVICE = "kafka"
 # Passwords end up inside JAAS settings and SCRAM tool arguments: no quotes, spaces,
 # commas, brackets or '=' (secrets.generate() makes URL-safe ones)
 PASSWORD_PATTERN = r"^[A-Za-z0-9._~+/@%:!#*-]{16,}$"
-SECRET = "a secret: set {env} in the environment or in inventories/secrets.env"
 
 
 class Settings(ComponentSettings):
@@ -25,19 +24,13 @@ class Settings(ComponentSettings):
 
     kafka_port: Port = 9092  # clients and brokers (SASL/SCRAM)
     kafka_controller_port: Port = 9093  # the KRaft quorum (SASL/PLAIN)
-    kafka_admin_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
-        env="BIGDATA_KAFKA_ADMIN_PASSWORD"))
+    kafka_admin_password: str = secret("BIGDATA_KAFKA_ADMIN_PASSWORD", pattern=PASSWORD_PATTERN)
     # each service's own user (deploys/kafka/users.py)
-    kafka_producer_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
-        env="BIGDATA_KAFKA_PRODUCER_PASSWORD"))
-    kafka_writer_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
-        env="BIGDATA_KAFKA_WRITER_PASSWORD"))
-    kafka_stream_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
-        env="BIGDATA_KAFKA_STREAM_PASSWORD"))
-    kafka_publisher_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
-        env="BIGDATA_KAFKA_PUBLISHER_PASSWORD"))
-    kafka_live_lane_password: str = Field(pattern=PASSWORD_PATTERN, description=SECRET.format(
-        env="BIGDATA_KAFKA_LIVE_LANE_PASSWORD"))
+    kafka_producer_password: str = secret("BIGDATA_KAFKA_PRODUCER_PASSWORD", pattern=PASSWORD_PATTERN)
+    kafka_writer_password: str = secret("BIGDATA_KAFKA_WRITER_PASSWORD", pattern=PASSWORD_PATTERN)
+    kafka_stream_password: str = secret("BIGDATA_KAFKA_STREAM_PASSWORD", pattern=PASSWORD_PATTERN)
+    kafka_publisher_password: str = secret("BIGDATA_KAFKA_PUBLISHER_PASSWORD", pattern=PASSWORD_PATTERN)
+    kafka_live_lane_password: str = secret("BIGDATA_KAFKA_LIVE_LANE_PASSWORD", pattern=PASSWORD_PATTERN)
     # the cluster id is derived from this name, so a run never changes it
     kafka_cluster_name: str = Field("bigdata", min_length=1)
     # or set it outright (e.g. to adopt storage formatted elsewhere): 22 characters of URL-safe base64

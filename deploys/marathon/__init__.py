@@ -27,7 +27,7 @@ from deploys import common, mesos
 from deploys.common import template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings, Port
+from deploys.settings import ComponentSettings, Port, secret
 from deploys.topology import address
 from marathon import DEFAULT_HTTP_USER
 
@@ -44,8 +44,7 @@ class Settings(ComponentSettings):
     marathon_command: str = "/usr/share/marathon/bin/marathon"
     marathon_http_port: Port = 8080
     marathon_http_user: str = Field(DEFAULT_HTTP_USER, pattern=r"^[A-Za-z0-9_.-]+$")  # no ':' (user:password)
-    marathon_http_password: str = Field(min_length=16, pattern=r"^[^\s'\"\\$`]+$", description=(
-        "a secret: set BIGDATA_MARATHON_PASSWORD in the environment or in inventories/secrets.env"))
+    marathon_http_password: str = secret("BIGDATA_MARATHON_PASSWORD", min_length=16, pattern=r"^[^\s'\"\\$`]+$")
     marathon_http_realm: str = Field("bigdata", pattern=r"^[A-Za-z0-9_.-]+$")
     marathon_zk_path: str = Field("/marathon", pattern=r"^/[A-Za-z0-9_./-]+$")
     marathon_framework_name: str = Field("marathon", pattern=r"^[A-Za-z0-9_.-]+$")

@@ -3,7 +3,7 @@ the apps' env, and the Swarm stack's name, reservations and rollout timeout."""
 from pydantic import Field, model_validator
 
 from shared.paths import CACHE
-from deploys.settings import ComponentSettings
+from deploys.settings import ComponentSettings, secret
 from deploys.swarm import MANAGERS, WORKERS
 from marathon import apps as app_defs
 
@@ -31,8 +31,7 @@ class Settings(ComponentSettings):
     # health checks, then Swarm watches them for the update's monitor period)
     pipeline_rollout_timeout_s: int = Field(900, ge=60)
     # the token of the producer's control requests (POST/DELETE /<symbol>): a Swarm secret of the producer app
-    producer_token: str = Field(min_length=16, description=(
-        "a secret: set BIGDATA_PRODUCER_TOKEN in the environment or in inventories/secrets.env"))
+    producer_token: str = secret("BIGDATA_PRODUCER_TOKEN", min_length=16)
 
     @model_validator(mode="after")
     def _check(self):

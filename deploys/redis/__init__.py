@@ -15,11 +15,10 @@ from shared import names
 from deploys.common import template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings, Port
+from deploys.settings import ComponentSettings, Port, secret
 from deploys.tls import CA_FILE, Settings as TlsSettings, listener_files
 from deploys.topology import address
 
-SECRET = "a secret: set {env} in the environment or in inventories/secrets.env"
 
 
 class Settings(ComponentSettings):
@@ -27,13 +26,10 @@ class Settings(ComponentSettings):
 
     redis_port: Port = 6379
     # the admin user's (operators, the deploy's own checks); each service has its own below
-    redis_password: str = Field(min_length=16, description=SECRET.format(env="BIGDATA_REDIS_PASSWORD"))
-    redis_publisher_password: str = Field(min_length=16, description=SECRET.format(
-        env="BIGDATA_REDIS_PUBLISHER_PASSWORD"))
-    redis_live_lane_password: str = Field(min_length=16, description=SECRET.format(
-        env="BIGDATA_REDIS_LIVE_LANE_PASSWORD"))
-    redis_dashboard_password: str = Field(min_length=16, description=SECRET.format(
-        env="BIGDATA_REDIS_DASHBOARD_PASSWORD"))
+    redis_password: str = secret("BIGDATA_REDIS_PASSWORD", min_length=16)
+    redis_publisher_password: str = secret("BIGDATA_REDIS_PUBLISHER_PASSWORD", min_length=16)
+    redis_live_lane_password: str = secret("BIGDATA_REDIS_LIVE_LANE_PASSWORD", min_length=16)
+    redis_dashboard_password: str = secret("BIGDATA_REDIS_DASHBOARD_PASSWORD", min_length=16)
     redis_maxmemory_mb: int = Field(256, ge=16)
     redis_maxmemory_policy: Literal["noeviction", "allkeys-lru", "allkeys-lfu", "volatile-lru",
                                     "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"] = "allkeys-lru"

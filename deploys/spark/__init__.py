@@ -32,7 +32,7 @@ from deploys.artifacts import install_distribution
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings, Port
+from deploys.settings import ComponentSettings, Port, secret
 from deploys.topology import address, members
 
 READY_SCRIPT = "/usr/local/lib/bigdata/spark_ready.py"
@@ -67,8 +67,7 @@ class Settings(ComponentSettings):
     # every quarter of it); Spark's default, 60 s, rides out long GC pauses
     spark_worker_timeout_s: int = Field(60, ge=4)
     # the cluster's shared secret: the daemons, the workers' executors and every driver
-    spark_auth_secret: str = Field(min_length=16, description=(
-        "a secret: set BIGDATA_SPARK_AUTH_SECRET in the environment or in inventories/secrets.env"))
+    spark_auth_secret: str = secret("BIGDATA_SPARK_AUTH_SECRET", min_length=16)
 
     def cluster_problems(self, group_sizes: dict[str, int]) -> list[tuple[str, str]]:
         problems = []
