@@ -36,7 +36,7 @@ profile = ExecutionProfile(load_balancing_policy=policy, request_timeout=20,
 cluster = Cluster(args["contact"], port=9042, protocol_version=5, connect_timeout=10,
                   auth_provider=PlainTextAuthProvider(args["user"], os.environ["CQL_PASSWORD"]),
                   execution_profiles={EXEC_PROFILE_DEFAULT: profile},
-                  **({"ssl_context": ssl.create_default_context(cafile=args["ca"])} if args["ca"] else {}))
+                  **({"ssl_context": ssl.create_default_context(cafile=args["ca"])} if args.get("ca") else {}))
 try:
     session = cluster.connect()
 except NoHostAvailable as error:
@@ -279,7 +279,7 @@ def test_quorum_survives_a_stopped_node_and_the_ring_heals(three_node):
         assert answer["connected"]
         assert sorted(answer["rows"][-1]) == sorted([t[1], t[2]] for t in ticks)
         # ALL cannot succeed with a replica down: the check is real
-        at_all = json.dumps({"contact": addresses[:2], "user": SUPERUSER, "cl": "ALL",
+        at_all = json.dumps({"contact": addresses[:2], "user": SUPERUSER, "cl": "ALL", "ca": CA,
                              "statements": [[select, [symbol]]]})
         down = first.run(f"CQL_PASSWORD={_quote(os.environ['BIGDATA_CASSANDRA_PASSWORD'])} python3 -c "
                          f"{_quote(CLIENT)} {_quote(at_all)}")
