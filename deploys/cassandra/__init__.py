@@ -18,7 +18,6 @@ Facts decide what still needs doing, so a second run changes nothing.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from io import StringIO
@@ -298,11 +297,8 @@ def install_cassandra():
 def service_roles(settings: Settings, state: dict | None, env: dict) -> None:
     """Each service's login role with exactly its permissions (roles.py), where the cluster
     differs; every password set again when one changed (their SHA-256 recorded, root only)."""
-    digests = files.put(
-        name="Record the services' Cassandra passwords (SHA-256)", dest=f"{CONF_DIR}/roles.sha256",
-        user="root", group="root", mode="0600", src=StringIO("".join(
-            f"{role.name} {hashlib.sha256(getattr(settings, role.password_setting).encode()).hexdigest()}\n"
-            for role in ROLES)))
+    digests = common.password_digests("the services' Cassandra passwords", f"{CONF_DIR}/roles.sha256",
+                                      {role.name: getattr(settings, role.password_setting) for role in ROLES})
     found = (state or {}).get("roles", {})
     differ = [role.name for role in ROLES if found.get(role.name) != role.grants()]
     wanted = [{"name": role.name, "password": getattr(settings, role.password_setting),

@@ -1,6 +1,8 @@
 """The base every platform host needs: packages, Java, the service user, and the
 kernel and limits settings that Kafka and Cassandra expect."""
+import hashlib
 from importlib import resources
+from io import StringIO
 
 from pydantic import Field
 from pyinfra import host, logger
@@ -21,6 +23,14 @@ def template(package: str, name: str) -> str:
 def plain_file(package: str, name: str) -> str:
     """The path of a file a deploy package puts on hosts as it is, files/<name>."""
     return str(resources.files(package) / "files" / name)
+
+
+def password_digests(what: str, path: str, passwords: dict[str, str]):
+    """A root-only file of each user's password as SHA-256 (never the password itself): the
+    operation changes when a password does, so that the deploy sets it again (`did_change`)."""
+    return files.put(name=f"Record {what} (SHA-256)", dest=path, user="root", group="root", mode="0600",
+                     src=StringIO("".join(f"{user} {hashlib.sha256(password.encode()).hexdigest()}\n"
+                                          for user, password in passwords.items())))
 
 
 class Settings(ComponentSettings):

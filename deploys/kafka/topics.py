@@ -1,13 +1,11 @@
 """The pipeline's objects in the cluster: a SCRAM user per service, their ACLs and the topics."""
 from __future__ import annotations
 
-import hashlib
-from io import StringIO
-
 from pyinfra import host, logger
 from pyinfra.api import HiddenValue, QuoteString, StringCommand
-from pyinfra.operations import files, server
+from pyinfra.operations import server
 
+from deploys.common import password_digests
 from deploys.health import wait_until
 from deploys.kafka.facts import KafkaClusterState
 from deploys.kafka.settings import ADMIN_CONFIG, CONF_DIR, TOOL, Settings
@@ -62,11 +60,8 @@ def pipeline_objects(settings: Settings, brokers: int, bootstrap: str) -> None:
         wait_until(f"Wait until all {brokers} broker(s) are registered",
                    f"test $({TOOL} org.apache.kafka.tools.BrokerApiVersionsCommand {admin} "
                    f"| grep -c 'isFenced: false') -ge {brokers}", timeout=settings.kafka_ready_timeout)
-    digests = files.put(
-        name="Record the services' Kafka passwords (SHA-256)", dest=PASSWORD_DIGESTS, user="root", group="root",
-        mode="0600", src=StringIO("".join(
-            f"{u.name} {hashlib.sha256(getattr(settings, u.password_setting).encode()).hexdigest()}\n"
-            for u in USERS)))
+    digests = password_digests("the services' Kafka passwords", PASSWORD_DIGESTS,
+                               {u.name: getattr(settings, u.password_setting) for u in USERS})
     for user in USERS:
         # created when absent; its password set again when the inventory's changes
         server.shell(
