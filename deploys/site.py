@@ -22,6 +22,11 @@ if unknown:
 
 report()  # live progress for ./bigdata, when it asks
 COMMON.install()
-for component in PLATFORM:
+# host.loop: each component's operations are told apart by its place in the list. pyinfra
+# names an operation by the line numbers of its call stack, and every component is called
+# from the line below: two components' operations on the same line numbers would share a
+# name, and hosts that run different components would order them differently (pyinfra's
+# "Cycle detected in operation ordering DAG").
+for component in host.loop(PLATFORM):
     if (component.always or component.name in selected) and component.deployed_to(host.groups):
         component.install()
