@@ -97,8 +97,14 @@ def wait_prices_move(page, symbol: str, timeout_s: float = 60) -> tuple[float, f
     raise AssertionError(f"{symbol}: price {first} did not change within {timeout_s}s; console {page.console[-10:]}")
 
 
+# A sanity bound on a latency the page shows, not a target (bench/ measures latency): a unit
+# or clock mix-up shows as negative or hours; a two-core machine loaded by the other test
+# lane showed 30-50 s on the Spark lane
+SANE_LATENCY_MS = 180_000
+
+
 def wait_latency_updates(page, count: int = 3, timeout_s: float = 60, lane: str = "spark") -> list[int]:
-    """A lane's latencies shown over `count` successive updates."""
+    """A lane's latencies shown over `count` successive updates, each within the sanity bound."""
     deadline = time.monotonic() + timeout_s
     seen: dict[int, int] = {}
     while time.monotonic() < deadline and len(seen) < count:
@@ -107,6 +113,7 @@ def wait_latency_updates(page, count: int = 3, timeout_s: float = 60, lane: str 
             seen.setdefault(updates, latency)
         time.sleep(0.2)
     assert len(seen) >= count, f"latency updated {len(seen)} times within {timeout_s}s; console {page.console[-10:]}"
+    assert all(0 <= latency < SANE_LATENCY_MS for latency in seen.values()), (lane, list(seen.values()))
     return list(seen.values())
 
 

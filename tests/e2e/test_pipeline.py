@@ -105,9 +105,6 @@ def test_ticks_to_cassandra_analytics_redis_and_the_browser(services, jobs, kafk
         latencies = browser.wait_latency_updates(page, count=5, timeout_s=60)
         shown, _ = browser.read_price(page, known)
         assert shown == last_price, f"the known symbol shows {shown}, its last trade was at {last_price}"
-        # a sanity bound, not a target (bench/ measures latency): a unit or clock mix-up shows as
-        # negative or hours; a machine loaded by the other test lane showed 30-50 s here
-        assert all(0 <= latency < 180_000 for latency in latencies), latencies
         candles = page.eval_on_selector(f"{browser.card(known)} .chart", "e => e.querySelectorAll('canvas').length")
         assert candles >= 1
         live_latencies = browser.wait_latency_updates(page, count=5, timeout_s=30, lane="live")
