@@ -263,7 +263,7 @@ class Settings(BaseSettings):
         """A required setting's value (a secret's, unwrapped), or an error naming its variable."""
         value = getattr(self, name)
         if not value:
-            what = "a secret: " if isinstance(value, SecretStr) or name.endswith(("password", "token")) else ""
+            what = "a secret: " if type(self).model_fields[name].annotation == SecretStr | None else ""
             raise SettingError(f"{self.variable(name)} is not set ({what}set it in the service's environment)")
         return value.get_secret_value() if isinstance(value, SecretStr) else value
 
