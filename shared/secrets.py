@@ -46,6 +46,16 @@ def file_values(path: Path | None = None) -> dict[str, str]:
     return values
 
 
+def variable(setting: str) -> str:
+    """The secret that an inventory setting reads: kafka_writer_password -> BIGDATA_KAFKA_WRITER_PASSWORD."""
+    return "BIGDATA_" + setting.upper()
+
+
+def setting(variable_name: str) -> str:
+    """The inventory setting a secret fills: BIGDATA_KAFKA_WRITER_PASSWORD -> kafka_writer_password."""
+    return variable_name.removeprefix("BIGDATA_").lower()
+
+
 def secret(name: str) -> str | None:
     """The secret's value, or None (the inventory check then names the missing key)."""
     if name not in NAMES:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared import secrets
 from shared.names import KEYSPACE, TICKS_TABLE
 
 
@@ -19,7 +20,7 @@ class Role:
     @property
     def secret(self) -> str:
         """The environment variable of its password (shared/secrets.py)."""
-        return "BIGDATA_" + self.password_setting.upper()
+        return secrets.variable(self.password_setting)
 
     def grants(self) -> list[list[str]]:
         """[resource, permission] pairs as `LIST ALL PERMISSIONS OF` names them."""

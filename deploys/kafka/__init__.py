@@ -2,7 +2,8 @@
 every host of group kafka is a combined controller+broker; clients and brokers
 authenticate with SASL/SCRAM-SHA-512, the controllers with SASL/PLAIN, both over
 TLS with the host's certificate when tls_enabled (deploys/tls; no plaintext port
-then); ACLs give the pipeline's user its topics and nothing else.
+then); each service has its own user, whose ACLs allow exactly its topics and groups
+(deploys/kafka/users.py).
 
 The storage is formatted once, with a cluster id derived from `kafka_cluster_name`
 (or set as `kafka_cluster_id`) and the admin user's SCRAM credential; a later run

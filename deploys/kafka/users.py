@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared import names
+from shared import names, secrets
 
 # (principal, resource type, resource name, pattern type, operation), as AclCommand lists them
 Acl = tuple[str, str, str, str, str]
@@ -26,7 +26,7 @@ class KafkaUser:
     @property
     def secret(self) -> str:
         """The environment variable of its password (shared/secrets.py)."""
-        return "BIGDATA_" + self.password_setting.upper()
+        return secrets.variable(self.password_setting)
 
     def acls(self) -> set[Acl]:
         """What it may do: read or write its topics (and find them), use its groups."""

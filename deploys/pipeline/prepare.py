@@ -6,7 +6,7 @@ from pathlib import Path
 from pyinfra import host
 from pyinfra.api.exceptions import DeployError
 
-from shared.secrets import secret
+from shared import secrets
 from deploys.cassandra import Settings as CassandraSettings
 from deploys.kafka import Settings as KafkaSettings
 from deploys.pipeline.settings import Settings
@@ -68,7 +68,7 @@ def site_env() -> dict[str, str]:
 def lookup_secret(source: str) -> str | None:
     """A secret's value: the host's data (group_data/all.py reads BIGDATA_X_Y into x_y
     with secret()), else the environment or inventories/secrets.env."""
-    return host.data.get(source.removeprefix("BIGDATA_").lower()) or secret(source)
+    return host.data.get(secrets.setting(source)) or secrets.secret(source)
 
 
 def load(folder: str) -> list[App]:
