@@ -17,6 +17,7 @@ from ctl.console import Exit, Progress, fail, run, say, step
 from ctl.provision import LOGS, load_inventory, run_deploy
 from shared import secrets
 from deploys.inventory import collect, inventory_groups
+from deploys import spark
 from deploys.tls import pki
 from marathon.apps import SERVICES
 
@@ -214,7 +215,8 @@ def status() -> int:
     results = health.component_health(name, checks) + health.app_health(name, stack(values), APPS)
     for result in results:
         print(f"    {result.what:<18} {'ok' if result.healthy else 'FAILING':<8} {result.detail}", flush=True)
-    print(f"    Spark master UI: http://{address}:8080/")
+    print(f"    Spark master UI: http://{address}:8080/ (send its token: `docker exec {name} cat {spark.UI_TOKEN}` "
+          f"as Authorization: Bearer)")
     port = published_port(name)  # the port the node publishes, whatever BIGDATA_DASHBOARD_PORT says now
     if port:
         print(f"\n    the dashboard: http://localhost:{port}/\n")

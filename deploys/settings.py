@@ -11,10 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+def secret_hint(env: str) -> str:
+    """What the inventory check says of a missing secret."""
+    return f"a secret: set {env} in the environment or in inventories/secrets.env"
+
+
 def secret(env: str, **constraints) -> Any:
     """A required secret setting: group_data reads it from `env` (shared.secrets.secret), and
     the inventory check names `env` when it is missing."""
-    return Field(description=f"a secret: set {env} in the environment or in inventories/secrets.env", **constraints)
+    return Field(description=secret_hint(env), **constraints)
 
 
 class ComponentSettings(BaseModel):

@@ -21,7 +21,10 @@ NAMES = (
     "BIGDATA_CASSANDRA_PASSWORD",  # Cassandra's superuser (operators, the deploy)
     "BIGDATA_CASSANDRA_WRITER_PASSWORD",  # each service's login role (deploys/cassandra/roles.py)
     "BIGDATA_CASSANDRA_DASHBOARD_PASSWORD",
-    "BIGDATA_SPARK_AUTH_SECRET",  # the Spark cluster's shared secret (daemons, drivers)
+    "BIGDATA_SPARK_AUTH_SECRET",
+    "BIGDATA_ZOOKEEPER_ADMIN_PASSWORD",  # ZooKeeper's super user (the deploy, operators)
+    "BIGDATA_ZOOKEEPER_MESOS_PASSWORD",  # the ZooKeeper users of Mesos and Marathon (deploys/zookeeper/acls.py)
+    "BIGDATA_ZOOKEEPER_MARATHON_PASSWORD",  # the Spark cluster's shared secret (daemons, drivers)
     "BIGDATA_MARATHON_PASSWORD",
     "BIGDATA_PRODUCER_TOKEN",  # the producer's control requests (POST/DELETE /<symbol>)
 )

@@ -6,7 +6,8 @@ that is). Every host of the `marathon` group runs one Marathon:
 
 - HA through ZooKeeper: `--zk zk://<every zookeeper host>/marathon` holds its state
   and elects one leader; the others answer and proxy to it. `--master
-  zk://.../mesos` finds the leading Mesos master.
+  zk://.../mesos` finds the leading Mesos master. It logs in to ZooKeeper as its
+  own user (deploys/zookeeper/acls.py), which owns /marathon and reads /mesos.
 - HTTP basic auth on the REST API and UI: `marathon_http_user` and the secret
   `marathon_http_password` (BIGDATA_MARATHON_PASSWORD). The credentials live in
   `/etc/default/marathon` (root only, read by systemd), not on a command line.
@@ -29,6 +30,7 @@ from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings, Port, secret
 from deploys.topology import address
+from deploys.zookeeper import acls
 from marathon import DEFAULT_HTTP_USER
 
 ENV_FILE = "/etc/default/marathon"
@@ -46,7 +48,9 @@ class Settings(ComponentSettings):
     marathon_http_user: str = Field(DEFAULT_HTTP_USER, pattern=r"^[A-Za-z0-9_.-]+$")  # no ':' (user:password)
     marathon_http_password: str = secret("BIGDATA_MARATHON_PASSWORD", min_length=16, pattern=r"^[^\s'\"\\$`]+$")
     marathon_http_realm: str = Field("bigdata", pattern=r"^[A-Za-z0-9_.-]+$")
-    marathon_zk_path: str = Field("/marathon", pattern=r"^/[A-Za-z0-9_./-]+$")
+    marathon_zk_path: str = Field(acls.client("marathon").default_path, pattern=r"^/[A-Za-z0-9_./-]+$")
+    # its ZooKeeper user's: it owns marathon_zk_path and reads Mesos' (deploys/zookeeper/acls.py)
+    zookeeper_marathon_password: str = secret(acls.client("marathon").secret, pattern=acls.PASSWORD_PATTERN)
     marathon_framework_name: str = Field("marathon", pattern=r"^[A-Za-z0-9_.-]+$")
     marathon_heap_mb: int = Field(512, ge=256)
     # Marathon features to enable, e.g. ("secrets",) with a secrets plugin installed
@@ -89,10 +93,13 @@ def install_marathon():
     mesos.stop_unused_daemons()
     bind_address = host.get_fact(ResolvedAddress, hostname=address())
     context = dict(settings=settings, bind_address=bind_address, hostname=address(),
-                   master=mesos.zk_url(mesos_settings.mesos_zk_path), zk=mesos.zk_url(settings.marathon_zk_path),
+                   # logged in to ZooKeeper as its own user (deploys/zookeeper/acls.py)
+                   master=mesos.zk_url(mesos_settings.mesos_zk_path, "marathon", settings.zookeeper_marathon_password),
+                   zk=mesos.zk_url(settings.marathon_zk_path, "marathon", settings.zookeeper_marathon_password),
                    service_user=base.service_user)
     config = files.template(
-        name=f"Configure Marathon ({ENV_FILE}: --master {context['master']} --zk {context['zk']}, basic auth)",
+        name=f"Configure Marathon ({ENV_FILE}: --master {mesos.zk_url(mesos_settings.mesos_zk_path)} "
+             f"--zk {mesos.zk_url(settings.marathon_zk_path)}, basic auth)",
         src=template(__package__, "marathon.env.j2"), dest=ENV_FILE, user="root", group="root", mode="0600", **context)
     unit = files.template(
         name=f"Install the {UNIT} unit (/etc/systemd/system/{UNIT}.service)",

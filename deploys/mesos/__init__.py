@@ -7,7 +7,8 @@ air-gapped site points `mesos_apt_repository` and `mesos_apt_key_url` at its own
 mirror of it (or at a key file on the control machine).
 
 - **Masters** (group `mesos_master`): `mesos-master` with `--zk
-  zk://<every zookeeper host>:2181/mesos` and `--quorum` = floor(masters/2)+1, so a
+  zk://mesos:<password>@<every zookeeper host>:2181/mesos` (its own ZooKeeper user,
+  deploys/zookeeper/acls.py; the env files are root only) and `--quorum` = floor(masters/2)+1, so a
   majority of masters must agree on the replicated log; one is elected leader.
 - **Agents** (group `mesos_agent`): `mesos-agent --master zk://.../mesos
   --containerizers=docker,mesos`, with the resources and attributes of the settings.
@@ -38,8 +39,9 @@ from deploys import aptsource
 from deploys.common import open_files, template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
-from deploys.settings import ComponentSettings, Port
+from deploys.settings import ComponentSettings, Port, secret
 from deploys.topology import address, members
+from deploys.zookeeper import acls
 
 ATTRIBUTE = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -63,7 +65,9 @@ class Settings(ComponentSettings):
     # --- masters -----------------------------------------------------------------------
     mesos_master_port: Port = 5050
     mesos_cluster_name: str = Field("bigdata", pattern=r"^[A-Za-z0-9_.-]+$")
-    mesos_zk_path: str = Field("/mesos", pattern=r"^/[A-Za-z0-9_./-]+$")
+    mesos_zk_path: str = Field(acls.client("mesos").default_path, pattern=r"^/[A-Za-z0-9_./-]+$")
+    # its ZooKeeper user's (masters and agents): it owns mesos_zk_path (deploys/zookeeper/acls.py)
+    zookeeper_mesos_password: str = secret(acls.client("mesos").secret, pattern=acls.PASSWORD_PATTERN)
     # None: a majority of the mesos_master group, floor(n/2)+1
     mesos_quorum: int | None = Field(None, ge=1)
 
@@ -122,12 +126,14 @@ def quorum(settings: Settings, masters: int) -> int:
     return settings.mesos_quorum or masters // 2 + 1
 
 
-def zk_url(path: str) -> str:
-    """`zk://a:2181,b:2181<path>` over every host of the zookeeper group."""
+def zk_url(path: str, user: str | None = None, password: str | None = None) -> str:
+    """`zk://a:2181,b:2181<path>` over every host of the zookeeper group, on its plaintext
+    port (neither Mesos' nor Marathon's ZooKeeper client speaks TLS); with `user`, logged
+    in as that ZooKeeper user (deploys/zookeeper/acls.py): `zk://user:password@...`."""
     from deploys import zookeeper
     servers = ",".join(f"{address(m)}:{zookeeper.Settings.from_host(m).zookeeper_client_port}"
                        for m in members("zookeeper"))
-    return f"zk://{servers}{path}"
+    return f"zk://{f'{user}:{password}@' if user else ''}{servers}{path}"
 
 
 def resources(settings: Settings) -> str:
@@ -173,9 +179,10 @@ def install_mesos():
     apt.packages(name=f"Install {settings.mesos_package} (Mesos)", no_recommends=True,
                  packages=[package(settings.mesos_package, settings.mesos_package_version)])
     bind_address = host.get_fact(ResolvedAddress, hostname=address())
-    zk = zk_url(settings.mesos_zk_path)
+    zk = zk_url(settings.mesos_zk_path, "mesos", settings.zookeeper_mesos_password)
     files.directory(name=f"Create {settings.mesos_log_dir}", path=settings.mesos_log_dir, mode="0755")
     common = dict(settings=settings, bind_address=bind_address, hostname=address(), zk=zk,
+                  zk_shown=zk_url(settings.mesos_zk_path),
                   nofile=open_files("Mesos", 65536))
 
     if "mesos_master" in host.groups:
@@ -198,10 +205,11 @@ def _daemon(role: str, context: dict, ready: str, ready_name: str) -> None:
     unit_name = f"mesos-{role}"
     files.directory(name=f"Create {context['work_dir']}", path=context["work_dir"], mode="0750")
     config = files.template(
-        name=f"Configure the Mesos {role} (/etc/default/{unit_name}: {context['zk']}"
+        name=f"Configure the Mesos {role} (/etc/default/{unit_name}: {context['zk_shown']}"
              + (f", quorum {context['quorum']} of {context['masters']}" if role == "master" else
                 f", containerizers {context['containerizers']}") + ")",
-        src=template(__package__, f"{unit_name}.env.j2"), dest=f"/etc/default/{unit_name}", mode="0644", **context)
+        src=template(__package__, f"{unit_name}.env.j2"), dest=f"/etc/default/{unit_name}", user="root",
+        group="root", mode="0600", **context)  # its ZooKeeper login: root only
     unit = files.template(
         name=f"Install the {unit_name} unit (/etc/systemd/system/{unit_name}.service)",
         src=template(__package__, f"{unit_name}.service.j2"), dest=f"/etc/systemd/system/{unit_name}.service",

@@ -11,8 +11,10 @@ with RPC authenticated by the cluster's shared secret and encrypted (spark.authe
 spark.network.crypto): a driver without the secret is refused. The daemons read the secret
 from a root-only environment file; `spark-submit` on a host takes it with
 `--properties-file /etc/bigdata/spark/auth.conf --load-spark-defaults` (root and the
-service group only). The driver's UI is off; the master's and workers' UIs are not yet
-behind authentication (issue 14).
+service group only). The driver's UI is off; the master's and workers' UIs answer only
+a request signed with the UIs' key (Spark's JWSFilter, deploys/spark/ui.py: the key is
+derived from the shared secret; a token is left on each host for checks and operators),
+and the master's REST submission server (6066) is off.
 the worker's work and scratch directories under `<data_dir>/spark/`. The client
 configuration (`conf/spark-defaults.conf`, `conf/spark-env.sh`) is written on
 every Spark host, so `spark-submit` there reaches the cluster with nothing else
@@ -33,12 +35,14 @@ from deploys.common import plain_file, template
 from deploys.facts import MemoryMb
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings, Port, secret
+from deploys.spark import ui
 from deploys.topology import address, members
 
 READY_SCRIPT = "/usr/local/lib/bigdata/spark_ready.py"
 AUTH_DIR = "/etc/bigdata/spark"
 AUTH_ENV = f"{AUTH_DIR}/auth.env"  # _SPARK_AUTH_SECRET for the daemons (root only: systemd reads it)
 AUTH_CONF = f"{AUTH_DIR}/auth.conf"  # spark.authenticate.secret for spark-submit (root and the service group)
+UI_TOKEN = f"{AUTH_DIR}/ui.token"  # a JWS the master's and workers' UIs accept (root only: checks, operators)
 
 
 class Settings(ComponentSettings):
@@ -150,9 +154,14 @@ def install_spark():
         for name in ("spark-env.sh", "spark-defaults.conf", "log4j2.properties")
     ]
     files.directory(name=f"Create {AUTH_DIR}", path=AUTH_DIR, user="root", group=user, mode="0750")
+    options = ui.daemon_options(settings.spark_auth_secret)
     configs.append(files.put(
-        name="The cluster's shared secret for the daemons", dest=AUTH_ENV, user="root", group="root", mode="0600",
-        src=StringIO(f"# Managed by the bigdata bundle (deploys/spark)\n_SPARK_AUTH_SECRET={settings.spark_auth_secret}\n")))
+        name="The cluster's shared secret and the UIs' key for the daemons", dest=AUTH_ENV, user="root",
+        group="root", mode="0600",
+        src=StringIO(f"# Managed by the bigdata bundle (deploys/spark)\n_SPARK_AUTH_SECRET={settings.spark_auth_secret}\n"
+                     f'SPARK_MASTER_OPTS="{options}"\nSPARK_WORKER_OPTS="{options}"\n')))
+    files.put(name="A token for the master's and workers' UIs (root only)", dest=UI_TOKEN, user="root",
+              group="root", mode="0600", src=StringIO(ui.token(settings.spark_auth_secret) + "\n"))
     files.put(name="The cluster's shared secret for spark-submit", dest=AUTH_CONF, user="root", group=user,
               mode="0640", src=StringIO(f"# Managed by the bigdata bundle (deploys/spark): spark-submit --properties-file "
                                         f"{AUTH_CONF} --load-spark-defaults ...\n"
@@ -182,7 +191,8 @@ def workers_alive_check(settings: Settings, master: str, workers: list[str], own
     `workers` (and this host's own, if `own` is its address); prints the ALIVE workers.
     The deploy waits on it; `./bigdata status` reports it."""
     own_ui = f" --self http://{own}:{settings.spark_worker_webui_port}" if own else ""
-    return f"python3 {READY_SCRIPT} http://{master}:{settings.spark_master_webui_port} {' '.join(workers)}{own_ui}"
+    return (f"python3 {READY_SCRIPT} --token-file {UI_TOKEN} http://{master}:{settings.spark_master_webui_port} "
+            f"{' '.join(workers)}{own_ui}")
 
 
 def _daemon(role: str, home: str, configs: list, context: dict):

@@ -15,12 +15,13 @@ for that run only, e.g.
 so that each TLS listener restarts onto its new certificate in the same run (its
 configuration names the certificate's digest: listener_files). A run of the certificates
 alone (BIGDATA_COMPONENTS=tls) renews the files, and the listeners keep serving the old
-certificate, still valid, until their own deploy runs. Redis listens with them so far;
-issue 14 turns TLS on service by service.
+certificate, still valid, until their own deploy runs. Redis, Kafka, Cassandra and
+ZooKeeper listen with them.
 """
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import shlex
 from dataclasses import dataclass
 from io import StringIO
@@ -111,6 +112,19 @@ def pem_keystore(tls: ListenerFiles, directory: str) -> str:
                       f"-delete"],
         )
     return path
+
+
+def s_client(target: str, port: int, ca: str) -> str:
+    """openssl s_client to a TLS listener at target:port, checking its certificate against
+    `ca` and its name or IP (`target`), failing on a mismatch; stdin goes to the server and
+    its answer to stdout (a plain `nc`, with the certificate checked)."""
+    try:
+        ipaddress.ip_address(target)
+        verify = f"-verify_ip {target}"
+    except ValueError:
+        verify = f"-verify_hostname {target}"
+    return (f"timeout 10 openssl s_client -quiet -connect {target}:{port} -CAfile {ca} {verify} "
+            f"-verify_return_error 2>/dev/null")
 
 
 def listener_files() -> ListenerFiles | None:

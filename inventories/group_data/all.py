@@ -28,6 +28,12 @@ cassandra_dashboard_password = secret("BIGDATA_CASSANDRA_DASHBOARD_PASSWORD")
 # Spark (deploys/spark): the cluster's shared secret (its RPC authenticated and encrypted)
 spark_auth_secret = secret("BIGDATA_SPARK_AUTH_SECRET")
 
+# ZooKeeper (deploys/zookeeper): its super user, and the users of Mesos and Marathon
+# (deploys/zookeeper/acls.py; read only where the inventory runs them)
+zookeeper_admin_password = secret("BIGDATA_ZOOKEEPER_ADMIN_PASSWORD")
+zookeeper_mesos_password = secret("BIGDATA_ZOOKEEPER_MESOS_PASSWORD")
+zookeeper_marathon_password = secret("BIGDATA_ZOOKEEPER_MARATHON_PASSWORD")
+
 # Marathon (deploys/marathon): its HTTP basic auth (hosts of group marathon only)
 marathon_http_password = secret("BIGDATA_MARATHON_PASSWORD")
 

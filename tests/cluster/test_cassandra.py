@@ -13,6 +13,7 @@ import uuid
 from deploys.cassandra.roles import ROLES
 from deploys.tls import CA_FILE, CERT_FILE, KEY_FILE
 from shared.names import KEYSPACE, TICKS_TABLE
+from tlskit import ANOTHER_CA, another_ca
 
 SUPERUSER = "bigdata_admin"
 NODETOOL = "/usr/local/bin/nodetool"
@@ -172,9 +173,8 @@ def test_a_plaintext_client_and_one_trusting_another_ca_are_refused(platform):
     address = address_of(host)
     plaintext = cql(host, [address], ca=None)
     assert not plaintext["connected"], plaintext
-    host.run_expect([0], "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                         "-subj /CN=another-ca -keyout /tmp/another-ca.key -out /tmp/another-ca.crt")
-    foreign = cql(host, [address], ca="/tmp/another-ca.crt")
+    another_ca(host)
+    foreign = cql(host, [address], ca=ANOTHER_CA)
     assert not foreign["connected"] and "CERTIFICATE_VERIFY_FAILED" in foreign["error"], foreign
 
 

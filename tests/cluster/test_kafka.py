@@ -15,12 +15,11 @@ import pytest
 from ctl import ROOT, hosts
 from ctl.provision import containers_of, run_deploy
 from deploys.kafka import ADMIN_CONFIG, TOOL, Settings
-from deploys.tls import CA_FILE
 from deploys.kafka.users import RETIRED_USERS, USERS, user
 from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, LIVE_GROUP, TICKS_TOPIC, WRITER_GROUP
+from tlskit import ANOTHER_CA, CA, another_ca
 
 PORT, CONTROLLER_PORT = 9092, 9093
-CA = f"/etc/bigdata/tls/{CA_FILE}"
 TOPICS = (TICKS_TOPIC, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC)
 KAFKA_ONLY = {"BIGDATA_COMPONENTS": "kafka"}  # a rerun touches the common base and Kafka only
 
@@ -188,11 +187,10 @@ def test_a_plaintext_client_with_the_right_password_is_refused(platform):
 
 def test_a_client_trusting_another_ca_is_refused(platform):
     host, name = platform.hosts[0], platform.names[0]
-    host.run_expect([0], "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                         "-subj /CN=another-ca -keyout /tmp/another-ca.key -out /tmp/another-ca.crt")
+    another_ca(host)
     value = f"rig-another-ca-{uuid.uuid4()}"
     foreign = client_config(host, "storage-writer", os.environ[user("storage-writer").secret],
-                            ca="/tmp/another-ca.crt")
+                            ca=ANOTHER_CA)
     refused = produce(host, name, DEAD_LETTER_TOPIC, value, foreign, max_block_ms=8000)
     said = refused.stdout + refused.stderr
     assert refused.rc != 0 and ("SSL handshake failed" in said or "PKIX path" in said), said[-2000:]

@@ -67,7 +67,9 @@ def plan(host_image, rig, tmp_path_factory):
             from deploys.inventory import check_inventory
             _host = [("@docker/{PLAN_HOST}", {{"address": "{PLAN_HOST}",
                                                "marathon_http_password": secret("BIGDATA_MARATHON_PASSWORD"),
-                                               "producer_token": secret("BIGDATA_PRODUCER_TOKEN")}})]
+                                               "producer_token": secret("BIGDATA_PRODUCER_TOKEN"),
+                                               **{{f"zookeeper_{{user}}_password": secret(f"BIGDATA_ZOOKEEPER_{{user.upper()}}_PASSWORD")
+                                                  for user in ("admin", "mesos", "marathon")}}}})]
             zookeeper = mesos_master = mesos_agent = marathon = _host
             check_inventory(__file__, globals())
             """))
@@ -88,6 +90,8 @@ def test_plan_holds_repository_packages_configuration_and_units_in_order(plan):
     key, repository = mesos.Settings().mesos_apt_key_url, mesos.Settings().mesos_apt_repository
     expected = [
         "ZooKeeper | Keep ZooKeeper enabled and running",
+        # the root the admin's, and a znode for each client, owned by its own user
+        "ZooKeeper | Set ZooKeeper's ACLs (/, /mesos, /marathon)",
         f"Mesos | Download the Mesos repository's signing key ({key})",
         f"Mesos | Add the Mesos apt repository (deb [signed-by=/etc/apt/keyrings/bigdata-mesos.asc] {repository} "
         f"bookworm main)",
@@ -126,7 +130,9 @@ def test_plan_waits_for_each_daemon_after_it_starts(plan):
 def test_a_dry_run_touches_nothing_and_prints_no_secret(plan):
     output, _, touched = plan
     assert touched == []
-    assert os.environ["BIGDATA_MARATHON_PASSWORD"] not in output
+    for secret in ("BIGDATA_MARATHON_PASSWORD", "BIGDATA_ZOOKEEPER_ADMIN_PASSWORD", "BIGDATA_ZOOKEEPER_MESOS_PASSWORD",
+                   "BIGDATA_ZOOKEEPER_MARATHON_PASSWORD"):  # the zk:// URLs in the plan show no login
+        assert os.environ[secret] not in output, secret
 
 
 # --- 2. a real cluster ---------------------------------------------------------------------

@@ -6,9 +6,8 @@ import os
 import pytest
 
 from shared import names
-from deploys.tls import CA_FILE
+from tlskit import ANOTHER_CA, CA, another_ca
 
-CA = f"/etc/bigdata/tls/{CA_FILE}"
 PASSWORDS = {names.REDIS_ADMIN_USER: "BIGDATA_REDIS_PASSWORD",
              names.REDIS_PUBLISHER_USER: "BIGDATA_REDIS_PUBLISHER_PASSWORD",
              names.REDIS_LIVE_LANE_USER: "BIGDATA_REDIS_LIVE_LANE_PASSWORD",
@@ -50,9 +49,8 @@ def test_a_plaintext_client_is_refused(redis_hosts):
 
 def test_a_client_trusting_another_ca_is_refused(redis_hosts):
     for host in redis_hosts:
-        host.run_expect([0], "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-                             "-subj /CN=another-ca -keyout /tmp/another-ca.key -out /tmp/another-ca.crt")
-        reply = redis_cli(host, "ping", ca="/tmp/another-ca.crt")
+        another_ca(host)
+        reply = redis_cli(host, "ping", ca=ANOTHER_CA)
         assert "PONG" not in reply.stdout and "certificate verify failed" in said(reply), said(reply)
 
 

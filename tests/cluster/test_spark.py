@@ -9,6 +9,7 @@ import textwrap
 import pytest
 
 from deploys import spark
+from deploys.spark import ui
 
 HOME = "/opt/bigdata/spark"
 
@@ -23,8 +24,15 @@ def cluster(platform):
                 master_ui=f"http://{master}:{settings[master].spark_master_webui_port}")
 
 
+def ui_status(host, url, token: str | None = f"$(cat {spark.UI_TOKEN})") -> int:
+    """The HTTP status a UI answers with, asked with `token` (by default the deploy's)."""
+    header = f"-H \"Authorization: Bearer {token}\" " if token else ""
+    return int(host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' --max-time 5 {header}{url}/json/"))
+
+
 def master_state(host, master_ui) -> dict:
-    return json.loads(host.check_output(f"curl -sf --max-time 5 {master_ui}/json/"))
+    return json.loads(host.check_output(f"curl -sf --max-time 5 -H \"Authorization: Bearer $(cat {spark.UI_TOKEN})\" "
+                                        f"{master_ui}/json/"))
 
 
 def java_of(host, unit) -> tuple[str, str]:
@@ -158,6 +166,25 @@ def test_the_secret_is_readable_by_root_and_the_service_group_only(cluster):
         assert (conf.user, conf.group, conf.mode) == ("root", "bigdata", 0o640), name
         assert os.environ["BIGDATA_SPARK_AUTH_SECRET"] not in host.file(f"{HOME}/conf/spark-defaults.conf").content_string
         assert os.environ["BIGDATA_SPARK_AUTH_SECRET"] in host.file(spark.AUTH_CONF).content_string, name
+
+
+def test_the_uis_answer_only_a_request_signed_with_their_key(cluster):
+    """The master's and every worker's UI refuse (403) a request without a token, and one
+    signed with another key; they answer the deploy's token. The REST submission port is closed."""
+    master = cluster["hosts"][cluster["master"]]
+    foreign = ui.token("another-clusters-secret-0123456789")
+    for name in [cluster["master"], *cluster["workers"]]:
+        port = cluster["settings"][name].spark_master_webui_port if name == cluster["master"] else \
+            cluster["settings"][name].spark_worker_webui_port
+        statuses = [ui_status(master, f"http://{name}:{port}", token) for token in (None, foreign)]
+        assert statuses == [403, 403], f"{name}:{port}: {statuses}"
+        if name != cluster["master"]:
+            assert ui_status(master, f"http://{name}:{port}") == 200, f"{name}:{port}"
+    assert master_state(master, cluster["master_ui"])["status"] == "ALIVE"
+    assert master.run(f"nc -z -w 3 {cluster['master']} 6066").rc != 0, "the REST submission server listens"
+    for name, host in cluster["hosts"].items():
+        token = host.file(spark.UI_TOKEN)
+        assert (token.user, token.group, token.mode) == ("root", "root", 0o600), name
 
 
 def test_second_run_changes_and_restarts_nothing(platform, cluster):

@@ -1,7 +1,7 @@
 """deploys/zookeeper on one host and on three, verified by testinfra: a standalone
-server on one node, an ensemble of one leader and two followers on three, writes
-replicated to every server, and a configuration change rolled out one server at
-a time."""
+server on one node, an ensemble of one leader and two followers on three (talking over
+mutual TLS), writes replicated to every server, a configuration change rolled out one
+server at a time; clients over TLS only, every session logged in, the root the admin's."""
 import os
 import shlex
 import time
@@ -9,8 +9,13 @@ import time
 import pytest
 
 from deploys import zookeeper
+from deploys.tls import s_client
+from deploys.zookeeper import acls
+from deploys.zookeeper.facts import parse_acls
+from tlskit import CA, another_ca
 
 UNIT = "zookeeper"
+PLAINTEXT_PORT, PORT, ELECTION_PORT = 2181, 2281, 3888  # the platform's defaults (no Mesos: no plaintext port)
 
 
 def ensemble_of(platform) -> dict:
@@ -26,8 +31,22 @@ def ensemble(platform):
     return ensemble_of(platform)
 
 
-def four_letter(host, server, word, port=2181) -> str:
-    return host.check_output(f"printf {word} | nc -w 5 {server} {port}")
+def four_letter(host, server, word) -> str:
+    return host.check_output(f"printf {word} | {s_client(server, PORT, CA)}")
+
+
+def shell(host, server, *commands, login: str | None = None):
+    """zookeeper-shell on `host` to `server`'s TLS port, logged in as `login` (user:password)
+    first when given: the commands' result (rc, stdout, stderr)."""
+    lines = ([f"addauth digest {login}"] if login else []) + list(commands)
+    return host.run(f"printf '%s\\n' {' '.join(shlex.quote(line) for line in lines)} | "
+                    f"timeout 60 zookeeper-shell -server {server}:{PORT}")
+
+
+def admin(host, *commands) -> str:
+    """zookeeper-admin on `host` (its own server, as the super user): what it printed."""
+    return host.check_output(f"printf '%s\\n' {' '.join(shlex.quote(line) for line in commands)} | "
+                             f"timeout 60 zookeeper-admin 2>&1")
 
 
 def modes(ensemble) -> dict[str, str]:
@@ -86,20 +105,67 @@ def test_only_whitelisted_four_letter_words_answer(ensemble):
 def test_a_write_on_one_server_is_read_on_every_server(ensemble):
     first, *_ = ensemble["servers"]
     node = f"/bigdata-test-{os.getpid()}"
-    ensemble["hosts"][first].check_output(f"zookeeper-shell -server {first}:2181 create {node} replicated")
+    assert f"Created {node}" in admin(ensemble["hosts"][first], f"create {node} replicated")
     for name, host in ensemble["hosts"].items():
         # `sync` first: a follower may lag the leader by a moment
-        out = host.check_output(f"zookeeper-shell -server {name}:2181 sync {node} >/dev/null; "
-                                f"zookeeper-shell -server {name}:2181 get {node}")
-        # the shell's watcher thread may print its WatchedEvent line after the value
+        out = admin(host, f"sync {node}", f"get {node}")
         assert "replicated" in out.splitlines(), f"{name}: {out!r}"
-    ensemble["hosts"][first].check_output(f"zookeeper-shell -server {first}:2181 delete {node}")
+    admin(ensemble["hosts"][first], f"delete {node}")
+
+
+def test_the_plaintext_port_is_closed_and_clients_need_the_platforms_ca(ensemble):
+    """No Mesos or Marathon in these inventories: nothing needs the plaintext port, so it is
+    not open; the TLS port presents the host's certificate, for its name, from the platform's
+    CA, and a client trusting another CA is refused."""
+    host = next(iter(ensemble["hosts"].values()))
+    foreign = another_ca(host)
+    for name in ensemble["servers"]:
+        assert host.run(f"nc -z -w 3 {name} {PLAINTEXT_PORT}").rc != 0, f"{name}: port {PLAINTEXT_PORT} is open"
+        assert "Mode: " in four_letter(host, name, "srvr")
+        refused = host.run(f"printf srvr | {s_client(name, PORT, foreign)}")
+        assert refused.rc != 0 and "Mode: " not in refused.stdout, f"{name}: {refused.stdout}"
+
+
+def test_an_anonymous_session_and_a_wrong_password_are_refused(ensemble):
+    host, name = next(iter(ensemble["hosts"].items()))
+    anonymous = shell(host, name, "ls /")
+    assert "Session closed because client failed to authenticate" in anonymous.stdout + anonymous.stderr, \
+        anonymous.stdout + anonymous.stderr
+    wrong = shell(host, name, "ls /", "create /bigdata-intruder x", login=f"{acls.ADMIN}:not-the-password")
+    assert wrong.stdout.count("Insufficient permission") == 2, wrong.stdout + wrong.stderr
+    assert "bigdata-intruder" not in admin(host, "ls /")
+
+
+def test_the_root_acl_is_the_admins_only(ensemble):
+    """What ZooKeeper holds is what deploys/zookeeper/acls.py says (no Mesos, no Marathon in
+    these inventories: the root only), and the admin, logged in, may do anything."""
+    host, name = next(iter(ensemble["hosts"].items()))
+    out = admin(host, "getAcl /")
+    assert parse_acls(["--acl /", *out.splitlines()])["/"] == \
+        acls.wanted(os.environ["BIGDATA_ZOOKEEPER_ADMIN_PASSWORD"], {})["/"], out
+    login = f"{acls.ADMIN}:{os.environ['BIGDATA_ZOOKEEPER_ADMIN_PASSWORD']}"
+    assert "[zookeeper]" in shell(host, name, "ls /", login=login).stdout
+
+
+def test_the_servers_talk_over_mutual_tls(ensemble):
+    """The quorum's ports take only a peer with a certificate from the platform's CA: each
+    presents its own, for its name, and a peer without one is refused."""
+    if len(ensemble["servers"]) == 1:
+        pytest.skip("a standalone server has no quorum to talk to")
+    host = next(iter(ensemble["hosts"].values()))
+    for name in ensemble["servers"]:
+        probe = f"timeout 10 openssl s_client -connect {name}:{ELECTION_PORT} -CAfile {CA} -verify_hostname {name} " \
+                f"-verify_return_error < /dev/null 2>&1"
+        anonymous = host.run(probe).stdout
+        assert "Verification: OK" in anonymous and "alert" in anonymous, f"{name}: {anonymous[-1500:]}"
+        log = ensemble["hosts"][name].file("/var/log/bigdata/zookeeper/zookeeper.log").content_string
+        assert "SSL handshake complete with" in log, name
 
 
 def test_daemon_logs_to_the_log_dir(ensemble):
     for name, host in ensemble["hosts"].items():
         log = host.file("/var/log/bigdata/zookeeper/zookeeper.log")
-        assert log.user == "bigdata" and "binding to port" in log.content_string, name
+        assert log.user == "bigdata" and f"binding to port 0.0.0.0/0.0.0.0:{PORT}" in log.content_string, name
 
 
 def test_second_run_changes_and_restarts_nothing(platform, ensemble):
@@ -112,7 +178,7 @@ def test_second_run_changes_and_restarts_nothing(platform, ensemble):
 WATCH = """
 while true; do
   down=""
-  for s in {servers}; do nc -z -w 1 "$s" 2181 || down="$down $s"; done
+  for s in {servers}; do nc -z -w 1 "$s" 2281 || down="$down $s"; done
   echo "$(date +%s.%N)$down"
   sleep 0.1
 done

@@ -86,7 +86,7 @@ def test_secrets_come_from_platform_secrets_only():
 def test_fixed_ports_are_offered_by_the_agents():
     """An app that requires a host port only starts where the agents offer it."""
     ranges = []
-    for part in mesos.Settings().mesos_agent_resources["ports"].strip("[]").split(","):
+    for part in mesos.Settings.model_fields["mesos_agent_resources"].default["ports"].strip("[]").split(","):
         low, high = part.strip().split("-")
         ranges.append((int(low), int(high)))
     for app in apps.load():

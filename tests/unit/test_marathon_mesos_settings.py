@@ -15,11 +15,13 @@ from inventory_kit import never_contacted, write_inventory
 
 PASSWORD = "marathon-secret-0123456789"
 TOKEN = "producer-token-0123456789"  # the marathon hosts run the pipeline's apps
+ZK_USERS = ("admin", "mesos", "marathon")  # each logs in to ZooKeeper (deploys/zookeeper/acls.py)
 
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
     return write_inventory(tmp_path, f"marathon_http_password = {PASSWORD!r}\nproducer_token = {TOKEN!r}\n"
-                           f"spark_auth_secret = {PASSWORD!r}\n" + all_data)
+                           f"spark_auth_secret = {PASSWORD!r}\n"
+                           + "".join(f"zookeeper_{user}_password = {PASSWORD!r}\n" for user in ZK_USERS) + all_data)
 
 
 hosts = never_contacted
@@ -54,6 +56,17 @@ def test_a_quorum_that_cannot_work_is_named(tmp_path, quorum, expected):
     with pytest.raises(InventoryError, match=rf"group_data/all\.py: {expected}"):
         check_inventory(inventory(tmp_path, f"mesos_quorum = {quorum}\n"),
                         {"zookeeper": three, "mesos_master": three})
+
+
+def test_mesos_and_marathon_each_need_their_zookeeper_password(tmp_path):
+    """Each logs in to ZooKeeper as its own user (deploys/zookeeper/acls.py)."""
+    for user, groups in (("mesos", ("mesos_master",)), ("marathon", ("mesos_master", "marathon"))):
+        data = "".join(f"zookeeper_{other}_password = {PASSWORD!r}\n" for other in ZK_USERS if other != user)
+        path = write_inventory(tmp_path, f"marathon_http_password = {PASSWORD!r}\nproducer_token = {TOKEN!r}\n"
+                                         f"spark_auth_secret = {PASSWORD!r}\n" + data)
+        with pytest.raises(InventoryError, match=rf"zookeeper_{user}_password: missing \(a secret: set "
+                                                 rf"BIGDATA_ZOOKEEPER_{user.upper()}_PASSWORD"):
+            check_inventory(path, {"zookeeper": hosts(1), **{group: hosts(1) for group in groups}})
 
 
 def test_agents_must_run_docker(tmp_path):
@@ -93,17 +106,20 @@ def test_marathon_port_clash_with_the_spark_master_ui_is_named(tmp_path):
 
 @pytest.mark.parametrize("masters, expected", [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3)])
 def test_quorum_is_a_majority_of_the_masters(masters, expected):
-    assert mesos.quorum(mesos.Settings(), masters) == expected
-    assert mesos.quorum(mesos.Settings(mesos_quorum=masters), masters) == masters  # a set one wins
+    assert mesos.quorum(mesos.Settings(zookeeper_mesos_password=PASSWORD), masters) == expected
+    assert mesos.quorum(mesos.Settings(zookeeper_mesos_password=PASSWORD, mesos_quorum=masters), masters) == masters  # a set one wins
 
 
 def test_zookeeper_urls_name_every_server_with_its_port():
     names = ["@docker/zk1", "@docker/zk2", "@docker/zk3"]
-    data = {"zookeeper_client_port": 2281}
+    data = {"zookeeper_client_port": 2182, "zookeeper_admin_password": PASSWORD}
     inv = Inventory((names, {}), zookeeper=([(n, {"address": n[8:] + ".example", **data}) for n in names], {}))
     with ctx_state.use(State(inv, Config())), ctx_inventory.use(inv):
-        assert mesos.zk_url("/mesos") == "zk://zk1.example:2281,zk2.example:2281,zk3.example:2281/mesos"
-        assert mesos.zk_url("/marathon").endswith(":2281/marathon")
+        assert mesos.zk_url("/mesos") == "zk://zk1.example:2182,zk2.example:2182,zk3.example:2182/mesos"
+        assert mesos.zk_url("/marathon").endswith(":2182/marathon")
+        # logged in as a client's own ZooKeeper user (the plaintext port: Mesos' client has no TLS)
+        assert mesos.zk_url("/marathon", "marathon", "pw-0123456789abcdef") == \
+            "zk://marathon:pw-0123456789abcdef@zk1.example:2182,zk2.example:2182,zk3.example:2182/marathon"
 
 
 def _render(deploy, name: str, **context) -> str:
@@ -113,7 +129,7 @@ def _render(deploy, name: str, **context) -> str:
 
 
 def test_master_and_agent_configuration():
-    settings = mesos.Settings(mesos_agent_attributes={"rack": "r1", "zone": "a"})
+    settings = mesos.Settings(zookeeper_mesos_password=PASSWORD, mesos_agent_attributes={"rack": "r1", "zone": "a"})
     common = dict(settings=settings, bind_address="10.0.0.5", hostname="node1", zk="zk://a:2181,b:2181,c:2181/mesos")
     master = _render(mesos, "mesos-master.env.j2", **common, quorum=2, masters=3, work_dir="/var/lib/mesos/master")
     assert {"MESOS_ZK=zk://a:2181,b:2181,c:2181/mesos", "MESOS_QUORUM=2", "MESOS_IP=10.0.0.5", "MESOS_PORT=5050",
@@ -130,7 +146,7 @@ def test_master_and_agent_configuration():
 
 
 def test_marathon_configuration_carries_ha_and_basic_auth():
-    settings = marathon.Settings(marathon_http_password=PASSWORD, marathon_enable_features=("secrets",))
+    settings = marathon.Settings(marathon_http_password=PASSWORD, zookeeper_marathon_password=PASSWORD, marathon_enable_features=("secrets",))
     env = _render(marathon, "marathon.env.j2", settings=settings, bind_address="10.0.0.5", hostname="node1",
                   master="zk://a:2181,b:2181/mesos", zk="zk://a:2181,b:2181/marathon", service_user="bigdata")
     assert {"MARATHON_MASTER=zk://a:2181,b:2181/mesos", "MARATHON_ZK=zk://a:2181,b:2181/marathon",

@@ -7,13 +7,16 @@ import pytest
 from pyinfra.api.exceptions import InventoryError
 
 from deploys import spark, zookeeper
+from deploys.tls import ListenerFiles
+from deploys.zookeeper import acls
 from deploys.inventory import check_inventory
 from inventory_kit import never_contacted, write_inventory
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "deploys"
 
 
-SECRET = {"spark_auth_secret": "spark-secret-0123456789"}  # the one the Spark settings require
+SECRET = {"spark_auth_secret": "spark-secret-0123456789",  # the ones the Spark and ZooKeeper settings require
+          "zookeeper_admin_password": "zookeeper-admin-0123456789"}
 
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
@@ -84,11 +87,11 @@ def test_project_cluster_shape_is_accepted(tmp_path):
 
 @pytest.mark.parametrize("memory_mb, expected", [(2048, 256), (16384, 1024), (65536, 2048), (None, 256)])
 def test_zookeeper_heap_from_memory(memory_mb, expected):
-    assert zookeeper.heap_mb(zookeeper.Settings(), memory_mb) == expected
+    assert zookeeper.heap_mb(zookeeper.Settings(**SECRET), memory_mb) == expected
 
 
 def test_zookeeper_heap_override_wins():
-    assert zookeeper.heap_mb(zookeeper.Settings(zookeeper_heap_mb=128), 65536) == 128
+    assert zookeeper.heap_mb(zookeeper.Settings(**SECRET, zookeeper_heap_mb=128), 65536) == 128
 
 
 @pytest.mark.parametrize("memory_mb, expected", [(4096, 256), (16384, 512), (65536, 1024)])
@@ -119,12 +122,56 @@ def render(component: str, name: str, **context) -> str:
 def test_zoo_cfg_lists_the_ensemble_and_the_whitelist():
     dirs = {"data": "/d/data", "datalog": "/d/datalog", "logs": "/l"}
     servers = [(1, "a:2888:3888"), (2, "b:2888:3888"), (3, "c:2888:3888")]
-    lines = render("zookeeper", "zoo.cfg.j2", settings=zookeeper.Settings(), dirs=dirs, servers=servers).splitlines()
+    lines = render("zookeeper", "zoo.cfg.j2", settings=zookeeper.Settings(**SECRET), dirs=dirs, servers=servers,
+                   plaintext=True, tls=None, keystore=None, super_digest="admin:x").splitlines()
     assert [line for line in lines if line.startswith("server.")] == [
         "server.1=a:2888:3888", "server.2=b:2888:3888", "server.3=c:2888:3888"]
     for line in ("4lw.commands.whitelist=srvr,ruok,mntr", "clientPort=2181", "dataDir=/d/data",
                  "dataLogDir=/d/datalog", "admin.enableServer=false"):
         assert line in lines
+
+
+TLS = ListenerFiles("/t/ca.crt", "/t/host.crt", "/t/host.key", "bigdata", "d1")
+
+
+def zoo_cfg(tls: ListenerFiles | None, plaintext: bool) -> dict[str, str]:
+    dirs = {"data": "/d/data", "datalog": "/d/datalog", "logs": "/l"}
+    text = render("zookeeper", "zoo.cfg.j2", settings=zookeeper.Settings(**SECRET), dirs=dirs,
+                  servers=[(1, "a:2888:3888")], plaintext=plaintext, tls=tls, keystore=tls and "/c/keystore-d1.pem",
+                  super_digest=acls.digest_id(acls.ADMIN, SECRET["zookeeper_admin_password"]))
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def test_zoo_cfg_enforces_a_login_and_names_the_admin_by_digest_only():
+    for tls, plaintext in ((None, True), (TLS, False)):
+        config = zoo_cfg(tls, plaintext)
+        assert config["enforce.auth.enabled"] == "true" and config["enforce.auth.schemes"] == "digest"
+        assert config["DigestAuthenticationProvider.superDigest"].startswith("admin:")
+        assert SECRET["zookeeper_admin_password"] not in str(config)
+
+
+def test_zoo_cfg_with_tls_closes_the_plaintext_port_unless_a_client_needs_it():
+    secured = zoo_cfg(TLS, plaintext=False)
+    assert "clientPort" not in secured and secured["secureClientPort"] == "2281"
+    assert secured["sslQuorum"] == "true" and secured["ssl.quorum.keyStore.location"] == "/c/keystore-d1.pem"
+    assert secured["ssl.quorum.trustStore.location"] == secured["ssl.trustStore.location"] == "/t/ca.crt"
+    assert secured["serverCnxnFactory"] == "org.apache.zookeeper.server.NettyServerCnxnFactory"
+    with_mesos = zoo_cfg(TLS, plaintext=True)  # Mesos' client speaks no TLS
+    assert with_mesos["clientPort"] == "2181" and with_mesos["secureClientPort"] == "2281"
+    plain = zoo_cfg(None, plaintext=True)
+    assert plain["clientPort"] == "2181" and "secureClientPort" not in plain and "sslQuorum" not in plain
+
+
+def test_the_root_is_the_admins_and_each_client_owns_its_znode():
+    mesos, marathon = acls.client("mesos"), acls.client("marathon")
+    wanted = acls.wanted("admin-pw", {mesos: ("/mesos", "mesos-pw"), marathon: ("/marathon", "marathon-pw")})
+    admin = f"digest:{acls.digest_id('admin', 'admin-pw')}:cdrwa"
+    assert wanted["/"] == [admin]
+    assert wanted["/marathon"] == sorted([admin, f"digest:{acls.digest_id('marathon', 'marathon-pw')}:cdrwa"])
+    # Marathon finds the leading Mesos master in Mesos' znode: it reads it, nothing more
+    assert wanted["/mesos"] == sorted([admin, f"digest:{acls.digest_id('mesos', 'mesos-pw')}:cdrwa",
+                                       f"digest:{acls.digest_id('marathon', 'marathon-pw')}:r"])
+    assert acls.wanted("admin-pw", {}) == {"/": [admin]}  # no Mesos, no Marathon: only the root
 
 
 def test_spark_defaults_carry_master_and_partitions():
@@ -137,4 +184,5 @@ def test_spark_defaults_carry_master_and_partitions():
     assert conf["spark.executor.memory"] == "512m"
     assert conf["spark.authenticate"] == "true" and conf["spark.network.crypto.enabled"] == "true"
     assert conf["spark.ui.killEnabled"] == "false"
+    assert conf["spark.master.rest.enabled"] == "false"  # its submissions take no part in spark.authenticate
     assert "spark-secret-0123456789" not in text  # the secret lives in root-only files, never here
