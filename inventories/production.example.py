@@ -6,7 +6,8 @@
            BIGDATA_KAFKA_{PRODUCER,WRITER,STREAM,PUBLISHER,LIVE_LANE}_PASSWORD=... \\
            BIGDATA_CASSANDRA_PASSWORD=... BIGDATA_CASSANDRA_{WRITER,DASHBOARD}_PASSWORD=... \\
            BIGDATA_PRODUCER_TOKEN=... BIGDATA_REDIS_{PUBLISHER,LIVE_LANE,DASHBOARD}_PASSWORD=... \\
-           BIGDATA_SPARK_AUTH_SECRET=... BIGDATA_MARATHON_PASSWORD=...  # or NAME=value lines in BIGDATA_SECRETS_FILE
+           BIGDATA_SPARK_AUTH_SECRET=... BIGDATA_MARATHON_PASSWORD=... \\
+           BIGDATA_ZOOKEEPER_{ADMIN,MESOS,MARATHON}_PASSWORD=...  # or NAME=value lines in BIGDATA_SECRETS_FILE
     export BIGDATA_CA_DIR=/path/to/your-ca   # your CA: ca.crt and ca.key (deploys/tls), or
                                              # tls_ca_cert and tls_ca_key in `all` below
     .venv/bin/pyinfra inventories/production.py deploys/site.py --dry   # the plan; changes nothing
@@ -53,6 +54,10 @@ all = (_data_nodes + _control_nodes, {
 
 # --- ZooKeeper (deploys/zookeeper): Mesos and Marathon elect leaders through it -------
 # an odd number of servers: 3 survive one failure, 5 survive two
+# secrets: zookeeper_admin_password (BIGDATA_ZOOKEEPER_ADMIN_PASSWORD), the super user; Mesos
+# and Marathon log in as their own users (BIGDATA_ZOOKEEPER_{MESOS,MARATHON}_PASSWORD). Their
+# clients speak no TLS: with them in the inventory the plaintext port 2181 stays open beside
+# the TLS one (2281), so keep ZooKeeper and Mesos on a private network.
 zookeeper = (_control_nodes, {
     "zookeeper_heap_mb": 1024,                # JVM heap per server (unset: 1/16 of memory, 256 MB..2 GiB)
 })
