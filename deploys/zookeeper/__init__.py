@@ -214,7 +214,7 @@ def set_acls(settings: Settings) -> None:
         if current is not None and current.get(path) == entries:
             continue
         if path != "/" and (current is None or current.get(path) is None):
-            parents = [path[:i] for i in range(1, len(path)) if path[i] == "/"][1:]
+            parents = [path[:i] for i in range(1, len(path)) if path[i] == "/"]
             for parent in parents:  # a nested path's parents: the admin's only, like the root
                 commands += [f"create {parent}", f"setAcl {parent} {admin_only}"]
             commands.append(f"create {path}")
