@@ -208,17 +208,7 @@ def set_acls(settings: Settings) -> None:
     they differ from what ZooKeeper holds."""
     wanted = acls.wanted(settings.zookeeper_admin_password, present_clients())
     current = host.get_fact(ZookeeperAcls, tool=ADMIN_TOOL, paths=tuple(wanted))
-    admin_only = ",".join(wanted["/"])
-    commands = []
-    for path, entries in wanted.items():
-        if current is not None and current.get(path) == entries:
-            continue
-        if path != "/" and (current is None or current.get(path) is None):
-            parents = [path[:i] for i in range(1, len(path)) if path[i] == "/"]
-            for parent in parents:  # a nested path's parents: the admin's only, like the root
-                commands += [f"create {parent}", f"setAcl {parent} {admin_only}"]
-            commands.append(f"create {path}")
-        commands.append(f"setAcl {path} {','.join(entries)}")
+    commands = acls.commands(wanted, current)
     if commands:
         lines = " ".join(f"'{command}'" for command in commands)
         server.shell(name=f"Set ZooKeeper's ACLs ({', '.join(wanted)})",

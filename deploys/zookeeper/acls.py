@@ -76,3 +76,21 @@ def wanted(admin_password: str, present: dict[ZkClient, tuple[str, str]]) -> dic
                 entries[digest_id(reader.user, reader_password)] = "r"
         znodes[path] = acl(entries)
     return znodes
+
+
+def commands(wanted: dict[str, list[str]], current: dict[str, list[str] | None] | None) -> list[str]:
+    """zkCli commands (run as the admin) that make ZooKeeper hold `wanted` (path -> ACL), given
+    what it holds (`current`: path -> ACL, None for a missing znode; None when unknown): a
+    missing znode is created (a nested one's parents too, the admin's only, like the root),
+    and an ACL that differs is set."""
+    admin_only = ",".join(wanted["/"])
+    lines = []
+    for path, entries in wanted.items():
+        if current is not None and current.get(path) == entries:
+            continue
+        if path != "/" and (current is None or current.get(path) is None):
+            for parent in [path[:i] for i in range(1, len(path)) if path[i] == "/"]:
+                lines += [f"create {parent}", f"setAcl {parent} {admin_only}"]
+            lines.append(f"create {path}")
+        lines.append(f"setAcl {path} {','.join(entries)}")
+    return lines

@@ -389,3 +389,95 @@ def test_zookeeper_standalone_starts_and_answers_srvr(mirror_root, tmp_path):
         assert (tmp_path / "zookeeper.log").is_file(), "logback writes to zookeeper.log.dir"
     finally:
         server.stop()
+
+
+def test_zookeeper_as_the_deploy_secures_it(mirror_root, tmp_path):
+    """The deploy's own templates (zoo.cfg with TLS, the shell and admin wrappers) on the real
+    distribution: the deploy's serving check answers over TLS; an anonymous session is closed
+    and a wrong password refused; the deploy's ACL commands make ZooKeeper hold exactly
+    acls.wanted (and nothing more on a second pass), which each client's login then obeys."""
+    import jinja2
+
+    from deploys import zookeeper
+    from deploys.tls import ListenerFiles, pki
+    from deploys.zookeeper import acls
+    from deploys.zookeeper.facts import parse_acls
+
+    home = unpack("zookeeper", mirror_root, tmp_path / "dist")
+    ca = pki.create_ca("test CA")
+    key, cert = pki.issue(ca, pki.HostNames.of("localhost", "127.0.0.1"), days=2)
+    files = {"ca": ca.cert_pem, "cert": cert, "key": key, "keystore": key + cert}
+    for name, data in files.items():
+        (tmp_path / f"{name}.pem").write_bytes(data)
+    tls = ListenerFiles(*(str(tmp_path / f"{name}.pem") for name in ("ca", "cert", "key")), "bigdata", "test")
+    passwords = {user: f"{user}-password-0123456789" for user in ("admin", "mesos", "marathon")}
+    settings = zookeeper.Settings(zookeeper_admin_password=passwords["admin"], zookeeper_client_port=free_port(),
+                                  zookeeper_secure_client_port=free_port())
+    dirs = {name: tmp_path / name for name in ("data", "datalog", "logs")}
+    for path in dirs.values():
+        path.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    templates = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(zookeeper.__file__).parent / "templates"),
+                                   undefined=jinja2.StrictUndefined)
+
+    def render(name: str, dest: Path, **context) -> None:
+        dest.write_text(templates.get_template(name).render(**context))
+
+    render("zoo.cfg.j2", home / "conf" / "zoo.cfg", settings=settings, dirs=dirs, servers=[], plaintext=False,
+           tls=tls, keystore=str(tmp_path / "keystore.pem"),
+           super_digest=acls.digest_id(acls.ADMIN, passwords["admin"]))
+    render("client.properties.j2", home / "conf" / "client.properties", tls=tls)
+    render("logback-shell.xml.j2", home / "conf" / "logback-shell.xml")
+    render("zookeeper-shell.j2", bin_dir / "zookeeper-shell", home=home, tls=tls, address="localhost",
+           port=settings.zookeeper_secure_client_port)
+    (tmp_path / "admin.login").write_text(f"addauth digest {acls.ADMIN}:{passwords['admin']}\n")
+    render("zookeeper-admin.j2", bin_dir / "zookeeper-admin", login=tmp_path / "admin.login", address="localhost",
+           port=settings.zookeeper_secure_client_port)
+    for tool in bin_dir.iterdir():
+        tool.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{Path(JAVA).parent}:{os.environ['PATH']}"}
+
+    def session(*lines: str, login: str | None = None, admin: bool = False) -> str:
+        """One zkCli session over TLS (as the admin, or logged in as `login`): what it printed."""
+        commands = [f"addauth digest {login}"] * bool(login) + list(lines)
+        tool = ["zookeeper-admin"] if admin else ["zookeeper-shell", "-server",
+                                                  f"localhost:{settings.zookeeper_secure_client_port}"]
+        done = sh(*tool, env=env, input="".join(f"{line}\n" for line in commands), timeout=90)
+        return done.stdout + done.stderr
+
+    server = Server([JAVA, "-cp", "lib/*:conf", f"-Dzookeeper.log.dir={dirs['logs']}",
+                     "org.apache.zookeeper.server.quorum.QuorumPeerMain", home / "conf" / "zoo.cfg"],
+                    tmp_path / "zookeeper.out", cwd=home)
+    try:
+        wait_for_port(settings.zookeeper_secure_client_port, server.proc, tmp_path / "zookeeper.out", 60, "ZooKeeper")
+        deadline, check = time.monotonic() + 60, zookeeper.serving_check(settings, tls.ca, at="localhost")
+        while (served := sh("sh", "-c", check)).returncode != 0 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert served.stdout.strip() == "Mode: standalone", output(served)
+        with socket.socket() as plain:  # no plaintext port: nothing listens on it
+            assert plain.connect_ex(("127.0.0.1", settings.zookeeper_client_port)) != 0
+
+        assert "Session closed because client failed to authenticate" in session("ls /")
+
+        mesos, marathon = acls.client("mesos"), acls.client("marathon")
+        present = {mesos: ("/mesos", passwords["mesos"]), marathon: ("/platform/marathon", passwords["marathon"])}
+        wanted = acls.wanted(passwords["admin"], present)
+        applied = session(*acls.commands(wanted, None), admin=True)
+        assert not re.search("Insufficient permission|Exception|KeeperErrorCode", applied), applied
+        held = parse_acls([line for path in [*wanted, "/platform"]
+                           for line in (f"--acl {path}", *session(f"getAcl {path}", admin=True).splitlines())])
+        assert {path: held[path] for path in wanted} == wanted, held
+        assert held["/platform"] == wanted["/"], "a nested znode's parent is the admin's only"
+        assert acls.commands(wanted, held) == [], "a second pass changes nothing"
+
+        wrong = session("ls /", "create /intruder", login=f"{acls.ADMIN}:not-the-password")
+        assert wrong.count("Insufficient permission") == 2, wrong
+        as_marathon = f"marathon:{passwords['marathon']}"
+        said = session("create /platform/marathon/state", "ls /mesos", "create /mesos/leader", login=as_marathon)
+        assert "Created /platform/marathon/state" in said and "[]" in said.splitlines(), said  # its own; reads Mesos'
+        assert said.count("Insufficient permission") == 1, said  # ... but writes nothing there
+        outsider = session("ls /platform/marathon", "create /other", login=f"mesos:{passwords['mesos']}")
+        assert outsider.count("Insufficient permission") == 2, outsider
+    finally:
+        server.stop()

@@ -186,3 +186,15 @@ def test_spark_defaults_carry_master_and_partitions():
     assert conf["spark.ui.killEnabled"] == "false"
     assert conf["spark.master.rest.enabled"] == "false"  # its submissions take no part in spark.authenticate
     assert "spark-secret-0123456789" not in text  # the secret lives in root-only files, never here
+
+
+def test_acl_commands_create_what_is_missing_and_set_only_what_differs():
+    mesos = acls.client("mesos")
+    wanted = acls.wanted("admin-pw", {mesos: ("/platform/mesos", "mesos-pw")})
+    admin_only, mesos_acl = ",".join(wanted["/"]), ",".join(wanted["/platform/mesos"])
+    fresh = acls.commands(wanted, None)  # nothing known: all of it
+    assert fresh == [f"setAcl / {admin_only}", "create /platform", f"setAcl /platform {admin_only}",
+                     "create /platform/mesos", f"setAcl /platform/mesos {mesos_acl}"]
+    held = {"/": wanted["/"], "/platform/mesos": ["digest:mesos:old=:cdrwa"]}  # a rotated password
+    assert acls.commands(wanted, held) == [f"setAcl /platform/mesos {mesos_acl}"]
+    assert acls.commands(wanted, {**held, "/platform/mesos": wanted["/platform/mesos"]}) == []
