@@ -58,7 +58,7 @@ class Marathon:
     """A Marathon (several URLs: the members of an HA set, tried in order)."""
 
     def __init__(self, urls: str | list[str], *, user: str | None = None, password: str | None = None,
-                 timeout: float = 10.0, session: requests.Session | None = None):
+                 ca: str | None = None, timeout: float = 10.0, session: requests.Session | None = None):
         self.urls = [u.rstrip("/") for u in (urls.split(",") if isinstance(urls, str) else urls) if u.strip()]
         if not self.urls:
             raise ValueError("no Marathon URL given")
@@ -66,6 +66,8 @@ class Marathon:
         self.session = session or requests.Session()
         if user and password:
             self.session.auth = (user, password)
+        if ca:  # HTTPS: its certificate checked against this CA (and the name it is reached at)
+            self.session.verify = ca
         self.session.headers.update({"Accept": "application/json"})
 
     # --- transport -------------------------------------------------------------------

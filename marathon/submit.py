@@ -97,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poll-interval", type=float, default=2.0, help="seconds between looks at /v2/deployments")
     p.add_argument("--no-rollback", action="store_true", help="leave a deployment that timed out as it is")
     p.add_argument("--plan", action="store_true", help="only say what would change")
+    p.add_argument("--ca", help="the CA certificate (PEM) to check an https:// Marathon's certificate against")
     return p
 
 
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     except (AppDefinitionError, ValueError, KeyError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    api = Marathon(args.url, user=args.user, password=secret("BIGDATA_MARATHON_PASSWORD"))
+    api = Marathon(args.url, user=args.user, password=secret("BIGDATA_MARATHON_PASSWORD"), ca=args.ca)
     submitter = Submitter(api, timeout=args.timeout, poll_interval=args.poll_interval,
                           rollback=not args.no_rollback)
     try:

@@ -26,6 +26,8 @@ NAMES = (
     "BIGDATA_ZOOKEEPER_MESOS_PASSWORD",  # the ZooKeeper users of Mesos and Marathon (deploys/zookeeper/acls.py)
     "BIGDATA_ZOOKEEPER_MARATHON_PASSWORD",  # the Spark cluster's shared secret (daemons, drivers)
     "BIGDATA_MARATHON_PASSWORD",
+    "BIGDATA_MESOS_MARATHON_SECRET",  # Mesos' framework and agent authentication (deploys/mesos)
+    "BIGDATA_MESOS_AGENT_SECRET",
     "BIGDATA_PRODUCER_TOKEN",  # the producer's control requests (POST/DELETE /<symbol>)
 )
 DEFAULT_SECRETS_FILE = Path(__file__).resolve().parent.parent / "inventories" / "secrets.env"

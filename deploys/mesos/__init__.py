@@ -25,7 +25,9 @@ knows a leader and the agent answers /health.
 """
 from __future__ import annotations
 
+import json
 import re
+from io import StringIO
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -44,6 +46,10 @@ from deploys.topology import address, members
 from deploys.zookeeper import acls
 
 ATTRIBUTE = re.compile(r"^[A-Za-z0-9_.-]+$")
+SECRET_PATTERN = r"^[A-Za-z0-9._~+/=-]{16,}$"
+FRAMEWORK_PRINCIPAL, AGENT_PRINCIPAL = "marathon", "agent"
+CREDENTIALS = "/etc/mesos/credentials.json"  # on masters: every principal and its secret (root only)
+AGENT_CREDENTIAL = "/etc/mesos/agent-credential.json"  # on agents: their own (root only)
 
 
 class Settings(ComponentSettings):
@@ -87,6 +93,10 @@ class Settings(ComponentSettings):
     # --- both ------------------------------------------------------------------------
     mesos_work_dir: str = "/var/lib/mesos"  # masters use <dir>/master, agents <dir>/agent
     mesos_log_dir: str = "/var/log/mesos"
+    # the masters authenticate frameworks (Marathon, principal FRAMEWORK_PRINCIPAL) and agents
+    # (AGENT_PRINCIPAL) with these secrets (CRAM-MD5), and requests that change state over HTTP
+    mesos_marathon_secret: str = secret("BIGDATA_MESOS_MARATHON_SECRET", pattern=SECRET_PATTERN)
+    mesos_agent_secret: str = secret("BIGDATA_MESOS_AGENT_SECRET", pattern=SECRET_PATTERN)
 
     @field_validator("mesos_agent_attributes", "mesos_agent_resources")
     @classmethod
@@ -173,6 +183,7 @@ def install_mesos():
         mesos_agent_port, mesos_agent_containerizers, mesos_agent_resources, mesos_agent_attributes,
         mesos_agent_isolation, mesos_agent_executor_registration_timeout
         mesos_work_dir, mesos_log_dir
+        mesos_marathon_secret, mesos_agent_secret: what Marathon and the agents authenticate with
     """
     settings = Settings.from_host(host)
     add_repository(settings)
@@ -185,25 +196,33 @@ def install_mesos():
                   zk_shown=zk_url(settings.mesos_zk_path),
                   nofile=open_files("Mesos", 65536))
 
+    files.directory(name="Create /etc/mesos", path="/etc/mesos", mode="0755")
     if "mesos_master" in host.groups:
         masters = len(members("mesos_master"))
+        credentials = {"credentials": [{"principal": FRAMEWORK_PRINCIPAL, "secret": settings.mesos_marathon_secret},
+                                       {"principal": AGENT_PRINCIPAL, "secret": settings.mesos_agent_secret}]}
         _daemon("master", dict(common, quorum=quorum(settings, masters), masters=masters,
-                               work_dir=f"{settings.mesos_work_dir}/master"),
+                               work_dir=f"{settings.mesos_work_dir}/master", credentials=CREDENTIALS),
+                (CREDENTIALS, credentials),
                 ready=f"curl -fsS http://{bind_address}:{settings.mesos_master_port}/state | grep -q '\"leader\":'",
                 ready_name="Wait until the Mesos masters have elected a leader")
     if "mesos_agent" in host.groups:
         _daemon("agent", dict(common, resources=resources(settings), attributes=attributes(settings),
                               containerizers=",".join(settings.mesos_agent_containerizers),
-                              work_dir=f"{settings.mesos_work_dir}/agent"),
+                              work_dir=f"{settings.mesos_work_dir}/agent", credential=AGENT_CREDENTIAL),
+                (AGENT_CREDENTIAL, {"principal": AGENT_PRINCIPAL, "secret": settings.mesos_agent_secret}),
                 ready=f"curl -fsS http://{bind_address}:{settings.mesos_agent_port}/health",
                 ready_name="Wait until the Mesos agent answers /health")
     stop_unused_daemons()
 
 
-def _daemon(role: str, context: dict, ready: str, ready_name: str) -> None:
+def _daemon(role: str, context: dict, credentials: tuple[str, dict], ready: str, ready_name: str) -> None:
     settings = context["settings"]
     unit_name = f"mesos-{role}"
     files.directory(name=f"Create {context['work_dir']}", path=context["work_dir"], mode="0750")
+    path, content = credentials
+    secrets = files.put(name=f"The Mesos {role}'s credentials ({path}, root only)", dest=path, user="root",
+                        group="root", mode="0600", src=StringIO(json.dumps(content, indent=2) + "\n"))
     config = files.template(
         name=f"Configure the Mesos {role} (/etc/default/{unit_name}: {context['zk_shown']}"
              + (f", quorum {context['quorum']} of {context['masters']}" if role == "master" else
@@ -216,7 +235,7 @@ def _daemon(role: str, context: dict, ready: str, ready_name: str) -> None:
         mode="0644", sbin=settings.mesos_sbin_dir, **context)
     systemd.daemon_reload(name="Reload systemd units", _if=unit.did_change)
     restart = systemd.service(name=f"Restart {unit_name} on a change", service=unit_name, running=True,
-                              enabled=True, restarted=True, _if=any_changed(config, unit))
+                              enabled=True, restarted=True, _if=any_changed(config, unit, secrets))
     keep = systemd.service(name=f"Keep {unit_name} enabled and running", service=unit_name, running=True,
                            enabled=True)
     wait_until(ready_name, ready, timeout=180, _if=any_changed(restart, keep))

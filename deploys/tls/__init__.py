@@ -97,21 +97,36 @@ class ListenerFiles:
     cert_digest: str
 
 
-def pem_keystore(tls: ListenerFiles, directory: str) -> str:
-    """A PEM keystore in `directory` for a Java listener (Kafka, Cassandra): the host's key and
-    certificate in one file, readable by the service group only, named by the certificate's
+def _keystore(tls: ListenerFiles, directory: str, suffix: str, make: str, **op_kwargs) -> str:
+    """A keystore in `directory` made from the host's key and certificate by the shell command
+    `make` (it writes `{out}`), readable by the service group only, named by the certificate's
     digest: a new certificate is a new file, so the configuration naming it changes and the
     listener restarts onto it. Made when missing; older ones removed."""
-    path = f"{directory}/keystore-{tls.cert_digest}.pem"
+    path = f"{directory}/keystore-{tls.cert_digest}.{suffix}"
     if not host.get_fact(File, path=path):
         server.shell(
-            name=f"Make the PEM keystore {path} (the host's key and certificate)",
-            commands=[f"umask 027 && cat {tls.key} {tls.cert} > {path}.new && chgrp {tls.group} {path}.new "
+            name=f"Make the keystore {path} (the host's key and certificate)",
+            commands=[f"umask 027 && {make.format(out=f'{path}.new')} && chgrp {tls.group} {path}.new "
                       f"&& mv {path}.new {path}",
-                      f"find {directory} -maxdepth 1 -name 'keystore-*.pem' ! -name keystore-{tls.cert_digest}.pem "
+                      f"find {directory} -maxdepth 1 -name 'keystore-*.{suffix}' ! -name keystore-{tls.cert_digest}.{suffix} "
                       f"-delete"],
+            **op_kwargs,
         )
     return path
+
+
+def pem_keystore(tls: ListenerFiles, directory: str) -> str:
+    """A PEM keystore for a Java listener that reads PEM (Kafka, Cassandra, ZooKeeper): the key and
+    the certificate in one file."""
+    return _keystore(tls, directory, "pem", f"cat {tls.key} {tls.cert} > {{out}}")
+
+
+def pkcs12_keystore(tls: ListenerFiles, directory: str, password: str) -> str:
+    """A PKCS#12 keystore for a listener that reads only Java keystores (Marathon), under
+    `password` (given to openssl in its environment, not on its command line)."""
+    return _keystore(tls, directory, "p12", f"openssl pkcs12 -export -in {tls.cert} -inkey {tls.key} "
+                                            f"-passout env:KEYSTORE_PASSWORD -out {{out}}",
+                     _env={"KEYSTORE_PASSWORD": password})
 
 
 def s_client(target: str, port: int, ca: str) -> str:

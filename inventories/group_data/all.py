@@ -36,6 +36,9 @@ zookeeper_marathon_password = secret("BIGDATA_ZOOKEEPER_MARATHON_PASSWORD")
 
 # Marathon (deploys/marathon): its HTTP basic auth (hosts of group marathon only)
 marathon_http_password = secret("BIGDATA_MARATHON_PASSWORD")
+# Mesos (deploys/mesos): the secrets Marathon (a framework) and the agents authenticate with
+mesos_marathon_secret = secret("BIGDATA_MESOS_MARATHON_SECRET")
+mesos_agent_secret = secret("BIGDATA_MESOS_AGENT_SECRET")
 
 # The pipeline's apps (deploys/pipeline): the producer's control token, a Swarm secret
 producer_token = secret("BIGDATA_PRODUCER_TOKEN")

@@ -25,17 +25,21 @@ from ctl import ROOT, hosts
 from ctl.provision import run_deploy
 from deploys import mesos
 from deploys.components import ALL
+from deploys.zookeeper import acls
+from deploys.zookeeper.facts import parse_acls
+from tlskit import CA
 
 # the rig's owner label and prefix (tests/conftest.py): its session cleanup removes these too
 OWNER, PREFIX = f"rig:{os.getpid()}", f"rig{os.getpid()}-"
 NETWORK = f"{PREFIX}net"
+MESOS_DEFAULTS = mesos.Settings.defaults()
 PLAN_HOST = f"{PREFIX}mesos-plan"
 
 REPOSITORY = {
     "mesos_apt_repository": os.environ.get("BIGDATA_TEST_MESOS_APT_REPOSITORY",
-                                           mesos.Settings().mesos_apt_repository),
-    "mesos_apt_suite": os.environ.get("BIGDATA_TEST_MESOS_APT_SUITE", mesos.Settings().mesos_apt_suite),
-    "mesos_apt_key_url": os.environ.get("BIGDATA_TEST_MESOS_APT_KEY_URL", mesos.Settings().mesos_apt_key_url),
+                                           MESOS_DEFAULTS["mesos_apt_repository"]),
+    "mesos_apt_suite": os.environ.get("BIGDATA_TEST_MESOS_APT_SUITE", MESOS_DEFAULTS["mesos_apt_suite"]),
+    "mesos_apt_key_url": os.environ.get("BIGDATA_TEST_MESOS_APT_KEY_URL", MESOS_DEFAULTS["mesos_apt_key_url"]),
 }
 
 
@@ -69,7 +73,9 @@ def plan(host_image, rig, tmp_path_factory):
                                                "marathon_http_password": secret("BIGDATA_MARATHON_PASSWORD"),
                                                "producer_token": secret("BIGDATA_PRODUCER_TOKEN"),
                                                **{{f"zookeeper_{{user}}_password": secret(f"BIGDATA_ZOOKEEPER_{{user.upper()}}_PASSWORD")
-                                                  for user in ("admin", "mesos", "marathon")}}}})]
+                                                  for user in ("admin", "mesos", "marathon")}},
+                                               "mesos_marathon_secret": secret("BIGDATA_MESOS_MARATHON_SECRET"),
+                                               "mesos_agent_secret": secret("BIGDATA_MESOS_AGENT_SECRET")}})]
             zookeeper = mesos_master = mesos_agent = marathon = _host
             check_inventory(__file__, globals())
             """))
@@ -87,7 +93,7 @@ def plan(host_image, rig, tmp_path_factory):
 def test_plan_holds_repository_packages_configuration_and_units_in_order(plan):
     output, rows, _ = plan
     zk = f"zk://{PLAN_HOST}:2181"
-    key, repository = mesos.Settings().mesos_apt_key_url, mesos.Settings().mesos_apt_repository
+    key, repository = MESOS_DEFAULTS["mesos_apt_key_url"], MESOS_DEFAULTS["mesos_apt_repository"]
     expected = [
         "ZooKeeper | Keep ZooKeeper enabled and running",
         # the root the admin's, and a znode for each client, owned by its own user
@@ -131,7 +137,8 @@ def test_a_dry_run_touches_nothing_and_prints_no_secret(plan):
     output, _, touched = plan
     assert touched == []
     for secret in ("BIGDATA_MARATHON_PASSWORD", "BIGDATA_ZOOKEEPER_ADMIN_PASSWORD", "BIGDATA_ZOOKEEPER_MESOS_PASSWORD",
-                   "BIGDATA_ZOOKEEPER_MARATHON_PASSWORD"):  # the zk:// URLs in the plan show no login
+                   "BIGDATA_ZOOKEEPER_MARATHON_PASSWORD", "BIGDATA_MESOS_MARATHON_SECRET",
+                   "BIGDATA_MESOS_AGENT_SECRET"):  # the zk:// URLs in the plan show no login
         assert os.environ[secret] not in output, secret
 
 
@@ -196,6 +203,8 @@ def test_masters_elect_one_leader_with_a_majority_quorum(cluster):
         leaders.add(state["leader"])
         assert state["flags"]["quorum"] == "2"
         assert state["flags"]["zk"].startswith("zk://") and state["flags"]["zk"].endswith("/mesos")
+        # frameworks and agents are registered, so they authenticated: the masters admit no other
+        assert state["flags"]["authenticate_frameworks"] == state["flags"]["authenticate_agents"] == "true"
     assert len(leaders) == 1, f"masters disagree on the leader: {leaders}"
 
 
@@ -208,11 +217,25 @@ def test_agents_register_with_the_docker_containerizer(cluster):
         assert flags["containerizers"] == "docker,mesos"
 
 
-def test_marathon_answers_with_credentials_and_refuses_without(cluster):
+def test_marathon_answers_over_https_with_credentials_and_refuses_without(cluster):
+    """HTTPS only (the platform's inventories turn TLS on), its certificate from the platform's CA."""
     password = os.environ["BIGDATA_MARATHON_PASSWORD"]
     for host in cluster.hosts[:2]:
-        url = f"http://{host.backend.name}:8080/v2/info"
-        info = _json(host, url, auth=f"bigdata:{password}")
+        url = f"https://{host.backend.name}:8443/v2/info"
+        info = _json(host, f"--cacert {CA} {url}", auth=f"bigdata:{password}")
         assert info["zookeeper_config"]["zk"].endswith("/marathon") and info["leader"]
-        assert host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' {url}") == "401"
-        assert host.check_output(f"curl -s -o /dev/null -w '%{{http_code}}' -u bigdata:wrong {url}") == "401"
+        assert host.check_output(f"curl -s --cacert {CA} -o /dev/null -w '%{{http_code}}' {url}") == "401"
+        assert host.check_output(f"curl -s --cacert {CA} -o /dev/null -w '%{{http_code}}' -u bigdata:wrong {url}") \
+            == "401"
+        assert host.run(f"nc -z -w 3 {host.backend.name} 8080").rc != 0, "plain HTTP is off"
+
+
+def test_mesos_and_marathon_own_their_znodes(cluster):
+    """What ZooKeeper holds for them is what deploys/zookeeper/acls.py says."""
+    host = cluster.hosts[0]
+    present = {acls.client("mesos"): ("/mesos", os.environ["BIGDATA_ZOOKEEPER_MESOS_PASSWORD"]),
+               acls.client("marathon"): ("/marathon", os.environ["BIGDATA_ZOOKEEPER_MARATHON_PASSWORD"])}
+    wanted = acls.wanted(os.environ["BIGDATA_ZOOKEEPER_ADMIN_PASSWORD"], present)
+    lines = [line for path in wanted for line in (f"--acl {path}", *host.check_output(
+        f"echo 'getAcl {path}' | zookeeper-admin 2>&1").splitlines())]
+    assert parse_acls(lines) == wanted

@@ -11,17 +11,20 @@ from pyinfra.context import ctx_inventory, ctx_state
 
 from deploys import marathon, mesos
 from deploys.inventory import check_inventory
+from deploys.tls import ListenerFiles
 from inventory_kit import never_contacted, write_inventory
 
 PASSWORD = "marathon-secret-0123456789"
 TOKEN = "producer-token-0123456789"  # the marathon hosts run the pipeline's apps
 ZK_USERS = ("admin", "mesos", "marathon")  # each logs in to ZooKeeper (deploys/zookeeper/acls.py)
+MESOS_SECRETS = {"mesos_marathon_secret": "framework-secret-0123456789", "mesos_agent_secret": "agent-secret-0123456789"}
 
 
 def inventory(tmp_path: Path, all_data: str = "") -> str:
     return write_inventory(tmp_path, f"marathon_http_password = {PASSWORD!r}\nproducer_token = {TOKEN!r}\n"
                            f"spark_auth_secret = {PASSWORD!r}\n"
-                           + "".join(f"zookeeper_{user}_password = {PASSWORD!r}\n" for user in ZK_USERS) + all_data)
+                           + "".join(f"zookeeper_{user}_password = {PASSWORD!r}\n" for user in ZK_USERS)
+                           + "".join(f"{key} = {value!r}\n" for key, value in MESOS_SECRETS.items()) + all_data)
 
 
 hosts = never_contacted
@@ -106,8 +109,8 @@ def test_marathon_port_clash_with_the_spark_master_ui_is_named(tmp_path):
 
 @pytest.mark.parametrize("masters, expected", [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3)])
 def test_quorum_is_a_majority_of_the_masters(masters, expected):
-    assert mesos.quorum(mesos.Settings(zookeeper_mesos_password=PASSWORD), masters) == expected
-    assert mesos.quorum(mesos.Settings(zookeeper_mesos_password=PASSWORD, mesos_quorum=masters), masters) == masters  # a set one wins
+    assert mesos.quorum(mesos.Settings(**MESOS_SECRETS, zookeeper_mesos_password=PASSWORD), masters) == expected
+    assert mesos.quorum(mesos.Settings(**MESOS_SECRETS, zookeeper_mesos_password=PASSWORD, mesos_quorum=masters), masters) == masters  # a set one wins
 
 
 def test_zookeeper_urls_name_every_server_with_its_port():
@@ -129,29 +132,55 @@ def _render(deploy, name: str, **context) -> str:
 
 
 def test_master_and_agent_configuration():
-    settings = mesos.Settings(zookeeper_mesos_password=PASSWORD, mesos_agent_attributes={"rack": "r1", "zone": "a"})
+    settings = mesos.Settings(**MESOS_SECRETS, zookeeper_mesos_password=PASSWORD,
+                              mesos_agent_attributes={"rack": "r1", "zone": "a"})
     common = dict(settings=settings, bind_address="10.0.0.5", hostname="node1", zk="zk://a:2181,b:2181,c:2181/mesos")
-    master = _render(mesos, "mesos-master.env.j2", **common, quorum=2, masters=3, work_dir="/var/lib/mesos/master")
+    master = _render(mesos, "mesos-master.env.j2", **common, quorum=2, masters=3, work_dir="/var/lib/mesos/master",
+                     credentials=mesos.CREDENTIALS)
     assert {"MESOS_ZK=zk://a:2181,b:2181,c:2181/mesos", "MESOS_QUORUM=2", "MESOS_IP=10.0.0.5", "MESOS_PORT=5050",
             "MESOS_HOSTNAME=node1", "MESOS_WORK_DIR=/var/lib/mesos/master"} <= set(master.splitlines())
+    # only authenticated frameworks and agents register; the secrets stay in the credentials file
+    assert {"MESOS_AUTHENTICATE_FRAMEWORKS=true", "MESOS_AUTHENTICATE_AGENTS=true",
+            "MESOS_AUTHENTICATE_HTTP_READWRITE=true", f"MESOS_CREDENTIALS={mesos.CREDENTIALS}"} <= set(master.splitlines())
     agent = _render(mesos, "mesos-agent.env.j2", **common, resources=mesos.resources(settings),
                     attributes=mesos.attributes(settings), containerizers="docker,mesos",
-                    work_dir="/var/lib/mesos/agent")
+                    work_dir="/var/lib/mesos/agent", credential=mesos.AGENT_CREDENTIAL)
     assert {"MESOS_MASTER=zk://a:2181,b:2181,c:2181/mesos", "MESOS_CONTAINERIZERS=docker,mesos",
             "MESOS_RESOURCES=ports:[8050-8050, 31000-32000]", "MESOS_ATTRIBUTES=rack:r1;zone:a",
-            "MESOS_PORT=5051", "MESOS_WORK_DIR=/var/lib/mesos/agent"} <= set(agent.splitlines())
+            "MESOS_PORT=5051", "MESOS_WORK_DIR=/var/lib/mesos/agent",
+            f"MESOS_CREDENTIAL={mesos.AGENT_CREDENTIAL}"} <= set(agent.splitlines())
+    assert not any(secret in master + agent for secret in MESOS_SECRETS.values())
     unit = _render(mesos, "mesos-agent.service.j2", sbin="/usr/sbin", nofile=20000)
     assert "ExecStart=/usr/sbin/mesos-agent" in unit and "Requires=docker.service" in unit
     assert "KillMode=process" in unit  # containers outlive an agent restart
 
 
 def test_marathon_configuration_carries_ha_and_basic_auth():
-    settings = marathon.Settings(marathon_http_password=PASSWORD, zookeeper_marathon_password=PASSWORD, marathon_enable_features=("secrets",))
+    settings = marathon.Settings(marathon_http_password=PASSWORD, zookeeper_marathon_password=PASSWORD,
+                                 marathon_enable_features=("secrets",))
     env = _render(marathon, "marathon.env.j2", settings=settings, bind_address="10.0.0.5", hostname="node1",
-                  master="zk://a:2181,b:2181/mesos", zk="zk://a:2181,b:2181/marathon", service_user="bigdata")
+                  master="zk://a:2181,b:2181/mesos", zk="zk://a:2181,b:2181/marathon", service_user="bigdata",
+                  tls=None, keystore=None, principal=mesos.FRAMEWORK_PRINCIPAL, secret_file=marathon.MESOS_SECRET)
     assert {"MARATHON_MASTER=zk://a:2181,b:2181/mesos", "MARATHON_ZK=zk://a:2181,b:2181/marathon",
             f"MARATHON_HTTP_CREDENTIALS=bigdata:{PASSWORD}", "MARATHON_HTTP_PORT=8080",
             "MARATHON_ENABLE_FEATURES=secrets", 'JAVA_OPTS="-Xms512m -Xmx512m"'} <= set(env.splitlines())
-    unit = _render(marathon, "marathon.service.j2", settings=settings, service_user="bigdata")
+    assert {"MARATHON_MESOS_AUTHENTICATION_PRINCIPAL=marathon",
+            f"MARATHON_MESOS_AUTHENTICATION_SECRET_FILE={marathon.MESOS_SECRET}"} <= set(env.splitlines())
+    unit = _render(marathon, "marathon.service.j2", settings=settings, service_user="bigdata", tls=None)
     assert "EnvironmentFile=/etc/default/marathon" in unit and "User=bigdata" in unit
+    assert "--mesos_authentication" in unit and "--disable_http" not in unit
     assert PASSWORD not in unit  # the credentials stay in the root-only environment file
+
+
+def test_marathon_with_tls_serves_https_only():
+    settings = marathon.Settings(marathon_http_password=PASSWORD, zookeeper_marathon_password=PASSWORD)
+    tls = ListenerFiles("/t/ca.crt", "/t/host.crt", "/t/host.key", "bigdata", "d1")
+    env = _render(marathon, "marathon.env.j2", settings=settings, bind_address="10.0.0.5", hostname="node1",
+                  master="zk://a/mesos", zk="zk://a/marathon", service_user="bigdata", tls=tls,
+                  keystore="/etc/marathon/keystore-d1.p12", principal="marathon", secret_file=marathon.MESOS_SECRET)
+    lines = set(env.splitlines())
+    assert {"MARATHON_HTTPS_PORT=8443", "MARATHON_HTTPS_ADDRESS=10.0.0.5",
+            "MARATHON_SSL_KEYSTORE_PATH=/etc/marathon/keystore-d1.p12"} <= lines
+    assert not any(line.startswith("MARATHON_HTTP_PORT=") for line in lines)
+    assert "--disable_http" in _render(marathon, "marathon.service.j2", settings=settings, service_user="bigdata",
+                                       tls=tls)
