@@ -7,7 +7,8 @@
            BIGDATA_CASSANDRA_PASSWORD=... BIGDATA_CASSANDRA_{WRITER,DASHBOARD}_PASSWORD=... \\
            BIGDATA_PRODUCER_TOKEN=... BIGDATA_REDIS_{PUBLISHER,LIVE_LANE,DASHBOARD}_PASSWORD=... \\
            BIGDATA_SPARK_AUTH_SECRET=... BIGDATA_MARATHON_PASSWORD=... \\
-           BIGDATA_ZOOKEEPER_{ADMIN,MESOS,MARATHON}_PASSWORD=...  # or NAME=value lines in BIGDATA_SECRETS_FILE
+           BIGDATA_ZOOKEEPER_{ADMIN,MESOS,MARATHON}_PASSWORD=... \\
+           BIGDATA_MESOS_{MARATHON,AGENT}_SECRET=...  # or NAME=value lines in BIGDATA_SECRETS_FILE
     export BIGDATA_CA_DIR=/path/to/your-ca   # your CA: ca.crt and ca.key (deploys/tls), or
                                              # tls_ca_cert and tls_ca_key in `all` below
     .venv/bin/pyinfra inventories/production.py deploys/site.py --dry   # the plan; changes nothing
