@@ -2,7 +2,8 @@
 and a CA of another platform to prove that a client trusting it is refused."""
 from deploys.tls import CA_FILE, Settings
 
-CA = f"{Settings().tls_dir}/{CA_FILE}"
+TLS_DIR = Settings().tls_dir
+CA = f"{TLS_DIR}/{CA_FILE}"
 ANOTHER_CA = "/tmp/another-ca.crt"
 
 
