@@ -6,11 +6,15 @@ replicas and their containers' health checks (each the app's own /health, whose 
 answer Docker keeps)."""
 import json
 import subprocess
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from deploys.components import PLATFORM
 from marathon import swarm
+
+
+ATTEMPTS, PAUSE_S = 3, 5  # a component is failing when its check fails this many times in a row
 
 
 @dataclass
@@ -38,14 +42,30 @@ def on_node(node: str, script: str, env: dict | None = None, timeout: float = 60
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
-def component_health(node: str, checks: dict[str, tuple[str, dict]]) -> list[Health]:
+def component_health(node: str, checks: dict[str, tuple[str, dict]], attempts: int = ATTEMPTS,
+                     pause: float = PAUSE_S) -> list[Health]:
+    """Each component's check run on the node; one that fails is asked again, `attempts`
+    times in all, `pause` seconds apart: a JVM tool that times out once on a loaded host is
+    not an outage, a component that keeps failing for that long is."""
     def ask(item):
         what, (script, env) = item
-        code, output = on_node(node, script, env)
-        lines = [line for line in output.splitlines() if line.strip()]
-        return Health(what, code == 0, lines[-1] if lines else f"exit {code}")
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(pause)
+            code, output = on_node(node, script, env)
+            if code == 0:
+                break
+        return Health(what, code == 0, last_words(output) or f"exit {code}")
     with ThreadPoolExecutor(max_workers=len(checks)) as pool:
         return list(pool.map(ask, checks.items()))
+
+
+def last_words(output: str) -> str:
+    """The line that says most: the last one, less a Java stack trace's frames (what is left
+    is the exception and its cause, not `at ...main(...)`)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    said = [line for line in lines if not line.startswith(("at ", "... "))]
+    return (said or lines or [""])[-1]
 
 
 def app_health(node: str, stack: str, apps: list[str]) -> list[Health]:

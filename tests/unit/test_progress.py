@@ -6,7 +6,7 @@ import json
 
 from ctl.console import Progress
 from ctl.provision import EventReader, _show
-from ctl.health import describe_app
+from ctl.health import describe_app, last_words
 
 
 class Terminal(io.StringIO):
@@ -92,3 +92,13 @@ def test_an_app_is_healthy_only_when_every_replica_runs_and_answers():
 
     assert not describe_app("producer", "0/0", []).healthy
     assert describe_app("producer", None, []).detail.startswith("no such service")
+
+
+def test_a_failing_checks_line_is_the_exception_not_a_stack_frame():
+    trace = ("Exception in thread \"main\" java.lang.RuntimeException: Request METADATA failed\n"
+             "\tat org.apache.kafka.tools.BrokerApiVersionsCommand.main(BrokerApiVersionsCommand.java:70)\n"
+             "Caused by: org.apache.kafka.common.errors.TimeoutException: timed out\n"
+             "\tat org.apache.kafka.clients.Foo.bar(Foo.java:1)\n\t... 3 more\n")
+    assert last_words(trace) == "Caused by: org.apache.kafka.common.errors.TimeoutException: timed out"
+    assert last_words("starting\nMode: standalone\n") == "Mode: standalone"
+    assert last_words("") == ""
