@@ -1,14 +1,21 @@
 """Redis from Debian's package: ACL users (an admin, and one per service allowed exactly
 its channels, keys and commands; the default user off), TLS on its port when tls_enabled
 (no plaintext port then), bound to the host address, AOF persistence and a maxmemory
-policy. The publisher's pub/sub and latest values live here."""
+policy. The publisher's pub/sub and latest values live here.
+
+The users live in their own file, included by redis.conf. A change to it alone (a
+service's password rotated, a rule changed) is applied live with ACL SETUSER: no
+restart, so every session carries on, and the apps log in with their new passwords as
+they are rolled. Only a new admin password (the one the deploy itself logs in with) or
+a change to redis.conf restarts Redis."""
 import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import Field
 from pyinfra import host
-from pyinfra.api import deploy
+from pyinfra.api import HiddenValue, QuoteString, StringCommand, deploy
+from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, files, server, systemd
 
 from shared import names
@@ -61,14 +68,35 @@ ACL_USERS = (
 )
 
 
+USERS_FILE = "/etc/redis/users.conf"  # included by redis.conf
+
+
 def acl_lines(settings: Settings) -> list[str]:
-    """redis.conf's `user` lines: the default user off, each user with its password's SHA-256
-    (never the password itself) and exactly its rules."""
+    """The users file's `user` lines: the default user off, each user with its password's
+    SHA-256 (never the password itself) and exactly its rules."""
     lines = ["user default off resetkeys resetchannels -@all"]
     for user in ACL_USERS:
         digest = hashlib.sha256(getattr(settings, user.password_setting).encode()).hexdigest()
         lines.append(f"user {user.name} on #{digest} resetkeys resetchannels -@all {' '.join(user.rules)}")
     return lines
+
+
+def held_definitions(lines: list[str] | None) -> dict[str, str]:
+    """user -> its definition (what follows its name) in a users file's lines; {} if absent."""
+    held = {}
+    for line in lines or ():
+        words = line.split()
+        if len(words) > 2 and words[0] == "user":
+            held[words[1]] = " ".join(words[2:])
+    return held
+
+
+def setuser_commands(wanted: list[str], held: dict[str, str]) -> list[list[str]]:
+    """ACL SETUSER's arguments for each user whose definition differs from the held one,
+    each starting from `reset` (its passwords too: the old one is refused from now on, while
+    sessions that logged in with it carry on)."""
+    return [["ACL", "SETUSER", name, "reset", *definition.split()]
+            for name, definition in held_definitions(wanted).items() if held.get(name) != definition]
 
 
 @deploy("Redis", data_defaults=Settings.defaults())
@@ -88,17 +116,32 @@ def install_redis():
     if tls:
         server.user(name=f"Redis reads the host's TLS key (group {tls.group})", user="redis", groups=[tls.group],
                     append=True, ensure_home=False)
+    wanted, held = acl_lines(settings), held_definitions(host.get_fact(FileContents, path=USERS_FILE))
+    # the deploy logs in as the admin to apply the others' changes: a new admin password needs a restart
+    admin_changed = held.get(names.REDIS_ADMIN_USER) != held_definitions(wanted)[names.REDIS_ADMIN_USER]
     config = files.template(
         name="Configure Redis", src=template(__package__, "redis.conf.j2"), dest="/etc/redis/redis.conf",
         user="redis", group="redis", mode="0640", settings=settings, bind_address=bind_address, tls=tls,
-        acl_lines=acl_lines(settings),
+        users_file=USERS_FILE,
+    )
+    users = files.template(
+        name="Redis' ACL users", src=template(__package__, "users.conf.j2"), dest=USERS_FILE,
+        user="redis", group="redis", mode="0640", acl_lines=wanted,
     )
     # apt starts Redis with its stock config before ours is written: restart on change
-    systemd.service(name="Restart Redis on a config change", service="redis-server", running=True,
-                    enabled=True, restarted=True, _if=config.did_change)
+    restart = systemd.service(name="Restart Redis on a config change (or a new admin password)",
+                              service="redis-server", running=True, enabled=True, restarted=True,
+                              _if=lambda: config.did_change() or (users.did_change() and admin_changed))
     systemd.service(name="Keep Redis enabled and running", service="redis-server", running=True, enabled=True)
     wait_until("Wait until Redis answers its admin user", answers_check(settings, bind_address, tls and tls.ca),
-               timeout=60, _if=config.did_change)
+               timeout=60, _if=restart.did_change)
+    server.shell(
+        name="Apply the ACL users' changes live (no restart: sessions carry on)",
+        commands=[StringCommand(cli(settings, bind_address, tls and tls.ca), *map(QuoteString, args), "| grep -qx OK")
+                  for args in setuser_commands(wanted, held)],
+        _env={"REDISCLI_AUTH": HiddenValue(settings.redis_password)},
+        _if=lambda: users.did_change() and not restart.did_change(),
+    )
 
 
 def cli(settings: Settings, target: str, ca: str | None, user: str = names.REDIS_ADMIN_USER) -> str:

@@ -1,0 +1,30 @@
+"""deploys/redis: the users file read back, and the live ACL SETUSER commands for exactly
+the users whose definition changed (a rotated password is applied without a restart)."""
+from deploys.redis import Settings, acl_lines, held_definitions, setuser_commands
+from shared import names
+
+
+def settings(**passwords) -> Settings:
+    base = {"redis_password": "a" * 16, "redis_publisher_password": "p" * 16,
+            "redis_live_lane_password": "l" * 16, "redis_dashboard_password": "d" * 16}
+    return Settings(**{**base, **passwords})
+
+
+def test_the_users_file_reads_back_as_each_users_definition():
+    lines = ["# a comment", "", *acl_lines(settings())]
+    held = held_definitions(lines)
+    assert set(held) == {"default", names.REDIS_ADMIN_USER, names.REDIS_PUBLISHER_USER,
+                         names.REDIS_LIVE_LANE_USER, names.REDIS_DASHBOARD_USER}
+    assert held["default"] == "off resetkeys resetchannels -@all"
+    assert held_definitions(None) == {}
+
+
+def test_only_the_changed_user_is_set_again_from_a_reset():
+    held = held_definitions(acl_lines(settings()))
+    assert setuser_commands(acl_lines(settings()), held) == []
+    (command,) = setuser_commands(acl_lines(settings(redis_dashboard_password="n" * 16)), held)
+    assert command[:4] == ["ACL", "SETUSER", names.REDIS_DASHBOARD_USER, "reset"]
+    assert command[4] == "on" and command[5].startswith("#") and command[5] not in held[names.REDIS_DASHBOARD_USER]
+    assert "n" * 16 not in " ".join(command), "only the digest, never the password"
+    everyone = setuser_commands(acl_lines(settings()), {})  # a fresh file: every user
+    assert [c[2] for c in everyone] == list(held)
