@@ -20,16 +20,20 @@ import select
 import signal
 import stat
 import subprocess
+import threading
 import time
 
 import pytest
+import socketio
 
 import browser
 from clone import clean_clone
 from ctl.console import Exit
 from ctl.hosts import OWNER_LABEL, PREFIX_ENV
 from ctl.local import DASHBOARD_PORT_ENV
+from deploys.kafka import ADMIN_CONFIG, TOOL
 from shared import secrets
+from marathon import apps
 from marathon.apps import SERVICES
 from servicekit import (Kafka, backends_of, expected_windows, free_port, send_known_ticks, unique_symbols,
                         wait_for_windows, wait_stored_once, wait_until)
@@ -240,6 +244,103 @@ def test_status_names_a_spark_worker_the_master_lost_while_systemd_says_active(c
         signal_worker(signal.SIGCONT)
     wait_until(lambda: bigdata(clone, "status", timeout=120).returncode == Exit.OK, 240,
                "status healthy again once the worker is back")
+
+
+# every secret an app holds, less Spark's shared secret (its daemons restart for a new one)
+APP_SECRETS = sorted({source for app in apps.load() for source in apps.secret_sources(app).values()}
+                     - {"BIGDATA_SPARK_AUTH_SECRET"})
+
+
+class PriceWatch(threading.Thread):
+    """A browser's view of the feed: a Socket.IO client of the dashboard subscribed to one
+    symbol, noting when each live price arrives, connecting again whenever it is dropped."""
+
+    def __init__(self, url: str, symbol: str):
+        super().__init__(daemon=True)
+        self.url, self.symbol, self.arrivals, self.done = url, symbol, [], threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            sio = socketio.Client(reconnection=False)
+            sio.on("live", lambda data: data.get("symbol") == self.symbol and self.arrivals.append(time.monotonic()))
+            try:
+                sio.connect(self.url, transports=["websocket"], wait_timeout=10)
+                sio.call("subscribe", {"symbol": self.symbol}, timeout=10)
+                while sio.connected and not self.done.is_set():
+                    self.done.wait(0.5)
+            except (socketio.exceptions.SocketIOError, OSError):
+                self.done.wait(1)
+            finally:
+                sio.disconnect()
+
+    def longest_gap(self, since: float) -> float:
+        times = [since, *(t for t in self.arrivals if t > since)]
+        return max(b - a for a, b in zip(times, times[1:])) if len(times) > 1 else float("inf")
+
+
+def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, backends, progress):
+    """New values for every secret an app holds, written into secrets.env, then `./bigdata up`:
+    the stores take the new passwords live (Kafka's SCRAM credentials, Cassandra's roles,
+    Redis' ACL users applied without a restart, so sessions carry on), the apps roll onto
+    new Swarm secrets, and a browser's view of the dashboard keeps getting prices (the gap
+    is reported). After: every app healthy, known ticks end to end, the old passwords refused."""
+    secrets_file = clone / "inventories" / "secrets.env"
+    values = secrets.file_values(secrets_file)
+    fresh = secrets.generate()
+    rotated = {**values, **{name: fresh[name] for name in APP_SECRETS}}
+    watch = PriceWatch(f"http://localhost:{PORT}/", DEFAULT_SYMBOLS[0])
+    watch.start()
+    try:
+        wait_until(lambda: watch.arrivals, 60, "live prices at the dashboard before the rotation")
+        secrets_file.write_text("".join(f"{name}={value}\n" for name, value in rotated.items()))
+        started = time.monotonic()
+        done = bigdata(clone, "up")
+        assert done.returncode == 0, done.stdout[-4000:]
+        for deploy in ("deploys/site.py", "deploys/apps.py"):
+            changed = re.search(rf"{deploy}: (\d+) operation\(s\) changed", done.stdout)
+            assert changed and int(changed.group(1)) > 0, done.stdout[-4000:]
+        wait_until(lambda: watch.arrivals[-1] > time.monotonic() - 5, 120, "live prices after the rotation")
+        gap = watch.longest_gap(started)
+    finally:
+        watch.done.set()
+    progress(f"rotating {len(APP_SECRETS)} app secrets: `up` took {done.seconds:.0f}s, "
+             f"the dashboard's longest gap between live prices {gap:.1f}s")
+    assert gap < 120, f"the feed stopped for {gap:.0f}s"
+
+    new = backends_of(NODE, rotated)
+    writer_old, writer_new = (b.service_settings("services.storage_writer") for b in (backends, new))
+    dashboard_old = backends.service_settings("services.dashboard")
+    kafka = Kafka(new.settings)
+    cassandra = wait_until(lambda: clients.cassandra_session(writer_new), 120, "the writer's new Cassandra login")
+    try:
+        (symbol,) = unique_symbols(1)
+        planned, _ = send_known_ticks(kafka, symbol, "rotated", 70, seed=13)
+        wait_stored_once(cassandra, symbol, planned, 90)
+    finally:
+        cassandra.cluster.shutdown()
+        kafka.close()
+    with pytest.raises(Exception, match="Bad credentials"):
+        clients.cassandra_session(writer_old)
+    with pytest.raises(Exception, match="invalid username-password pair"):
+        clients.redis_client(dashboard_old).ping()
+    refused = kafka_login(writer_old.kafka_user, writer_old.kafka_password.get_secret_value())
+    assert refused.returncode != 0 and "Authentication failed" in refused.stdout + refused.stderr, refused.stderr
+    accepted = kafka_login(writer_new.kafka_user, writer_new.kafka_password.get_secret_value())
+    assert accepted.returncode == 0, accepted.stderr[-2000:]
+    assert bigdata(clone, "status", timeout=300).returncode == Exit.OK
+
+
+def kafka_login(user: str, password: str) -> subprocess.CompletedProcess:
+    """Kafka's answer to a login as `user` (BrokerApiVersionsCommand on the node, with the
+    node's own client settings but that login)."""
+    jaas = ("sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="{user}" password="{password}";')
+    path = f"/root/rotation-{user}.properties"
+    script = (f"umask 077; grep -v '^sasl.jaas.config' {ADMIN_CONFIG} > {path}; cat >> {path}; "
+              f"{TOOL} org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server {NODE}:9092 "
+              f"--command-config {path}; code=$?; rm -f {path}; exit $code")
+    return subprocess.run(["docker", "exec", "-i", NODE, "sh", "-c", script], input=jaas + "\n",
+                          capture_output=True, text=True, timeout=180)
 
 
 def test_down_leaves_no_container_network_or_volume(clone, up):
