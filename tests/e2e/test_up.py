@@ -246,9 +246,8 @@ def test_status_names_a_spark_worker_the_master_lost_while_systemd_says_active(c
                "status healthy again once the worker is back")
 
 
-# every secret an app holds, less Spark's shared secret (its daemons restart for a new one)
-APP_SECRETS = sorted({source for app in apps.load() for source in apps.secret_sources(app).values()}
-                     - {"BIGDATA_SPARK_AUTH_SECRET"})
+# every secret an app holds (Spark's shared secret too: the master and the worker restart onto it)
+APP_SECRETS = sorted({source for app in apps.load() for source in apps.secret_sources(app).values()})
 
 
 class PriceWatch(threading.Thread):
@@ -281,9 +280,11 @@ class PriceWatch(threading.Thread):
 def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, backends, progress):
     """New values for every secret an app holds, written into secrets.env, then `./bigdata up`:
     the stores take the new passwords live (Kafka's SCRAM credentials, Cassandra's roles,
-    Redis' ACL users applied without a restart, so sessions carry on), the apps roll onto
-    new Swarm secrets, and a browser's view of the dashboard keeps getting prices (the gap
-    is reported). After: every app healthy, known ticks end to end, the old passwords refused."""
+    Redis' ACL users applied without a restart, so sessions carry on), Spark's daemons
+    restart onto the new shared secret, the apps roll onto new Swarm secrets, and a
+    browser's view of the dashboard keeps getting live prices (the gap is reported). After:
+    every app healthy, known ticks end to end (Cassandra, and Spark's windows), the old
+    passwords refused."""
     secrets_file = clone / "inventories" / "secrets.env"
     values = secrets.file_values(secrets_file)
     fresh = secrets.generate()
@@ -314,8 +315,10 @@ def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, b
     cassandra = wait_until(lambda: clients.cassandra_session(writer_new), 120, "the writer's new Cassandra login")
     try:
         (symbol,) = unique_symbols(1)
-        planned, _ = send_known_ticks(kafka, symbol, "rotated", 70, seed=13)
+        since = kafka.end_offsets(ANALYTICS_TOPIC)
+        planned, sent = send_known_ticks(kafka, symbol, "rotated", 70, seed=13)
         wait_stored_once(cassandra, symbol, planned, 90)
+        wait_for_windows(kafka, since, expected_windows(sent), timeout=300)  # the job, on its new secret
     finally:
         cassandra.cluster.shutdown()
         kafka.close()
