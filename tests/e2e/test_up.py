@@ -56,8 +56,10 @@ def clone(tmp_path_factory):
 
 
 def newcomer_env() -> dict[str, str]:
-    """This process's environment less every secret and the tests' secrets file."""
-    env = {k: v for k, v in os.environ.items() if k not in secrets.NAMES and k != "BIGDATA_SECRETS_FILE"}
+    """This process's environment less every secret, the tests' secrets file and their CA
+    (`up` makes the clone's own, as a newcomer's)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in secrets.NAMES and k not in ("BIGDATA_SECRETS_FILE", secrets.CA_DIR_ENV)}
     return {**env, PREFIX_ENV: PREFIX, DASHBOARD_PORT_ENV: str(PORT)}
 
 
@@ -120,7 +122,14 @@ def test_up_generates_the_secrets_it_needs(clone, up):
     secrets_file = clone / "inventories" / "secrets.env"
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
     assert {line.split("=")[0] for line in secrets_file.read_text().splitlines()} == set(secrets.NAMES)
+    assert "generated the platform's CA" in up.stdout, up.stdout[:3000]
+    assert stat.S_IMODE((clone_ca(clone) / "ca.key").stat().st_mode) == 0o600
     assert "Traceback" not in up.stdout
+
+
+def clone_ca(clone):
+    """The CA `up` generated in the clone (inventories/ca, untracked)."""
+    return clone / "inventories" / "ca"
 
 
 def test_up_shows_progress_and_prints_the_dashboard_url(up):
@@ -134,8 +143,8 @@ def test_up_shows_progress_and_prints_the_dashboard_url(up):
 
 @pytest.fixture(scope="module")
 def backends(clone, up):
-    """The node's backends, reached with the secrets `up` generated in the clone."""
-    return backends_of(NODE, secrets.file_values(clone / "inventories" / "secrets.env"))
+    """The node's backends, reached with the secrets and the CA `up` generated in the clone."""
+    return backends_of(NODE, secrets.file_values(clone / "inventories" / "secrets.env"), ca_dir=clone_ca(clone))
 
 
 def test_status_asks_every_component_and_app(clone, up, progress):
@@ -308,7 +317,7 @@ def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, b
              f"the dashboard's longest gap between live prices {gap:.1f}s")
     assert gap < 120, f"the feed stopped for {gap:.0f}s"
 
-    new = backends_of(NODE, rotated)
+    new = backends_of(NODE, rotated, ca_dir=clone_ca(clone))
     writer_old, writer_new = (b.service_settings("services.storage_writer") for b in (backends, new))
     dashboard_old = backends.service_settings("services.dashboard")
     kafka = Kafka(new.settings)
