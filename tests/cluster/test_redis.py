@@ -1,9 +1,8 @@
 """deploys/redis: TLS only (the certificate from the platform's CA, no plaintext port), ACL
 users (the default one off, each service allowed exactly its keys, channels and commands),
-bound to the host address, AOF, maxmemory policy; a service's password rotated live,
-without a restart."""
+bound to the host address, AOF, maxmemory policy. (A service's password rotated live,
+without a restart: test_rotation.py.)"""
 import os
-import secrets
 
 import pytest
 
@@ -123,32 +122,3 @@ def test_config_is_not_world_readable_and_holds_no_password(redis_hosts):
             text = config.content_string
             assert not [name for name in PASSWORDS.values() if os.environ[name] in text], "only the passwords' digests"
         assert f"user {names.REDIS_DASHBOARD_USER} on #" in host.file("/etc/redis/users.conf").content_string
-
-
-def test_a_rotated_service_password_is_applied_live_and_sessions_carry_on(platform, redis_hosts):
-    """A service's new password is a deploy run that rewrites the users file and applies it
-    with ACL SETUSER: Redis keeps its process, a session that logged in with the old password
-    carries on (a subscriber still receives), a new login with the old one is refused and with
-    the new one accepted. Then this run's own password comes back the same way."""
-    host, user = redis_hosts[0], names.REDIS_DASHBOARD_USER
-    variable, old, new = PASSWORDS[user], os.environ[PASSWORDS[user]], secrets.token_urlsafe(24)
-    pid = host.run("systemctl show -p MainPID --value redis-server").stdout.strip()
-    out = "/tmp/rotation-subscriber.out"
-    host.run(f"rm -f {out}; REDISCLI_AUTH='{old}' nohup redis-cli --no-auth-warning --user {user} --tls "
-             f"--cacert {CA} -h {host.backend.name} subscribe {names.LIVE_CHANNEL} > {out} 2>&1 &")
-    try:
-        assert host.run(f"timeout 10 sh -c 'until grep -q {names.LIVE_CHANNEL} {out}; do sleep 0.2; done'").rc == 0
-        rotated = platform.deploy(extra_env={"BIGDATA_COMPONENTS": "redis", variable: new},
-                                  log_name=f"redis-rotate-{len(platform.names)}")
-        assert rotated.returncode == 0 and rotated.changed == 2, rotated.output[-3000:]  # the file, ACL SETUSER
-        assert host.run("systemctl show -p MainPID --value redis-server").stdout.strip() == pid, "not restarted"
-        assert "WRONGPASS" in said(redis_cli(host, "ping", user, password=old))
-        assert redis_cli(host, "ping", user, password=new).stdout.strip() == "PONG"
-        assert int(redis_cli(host, f"publish {names.LIVE_CHANNEL} after-the-rotation").stdout) >= 1
-        assert host.run(f"timeout 10 sh -c 'until grep -q after-the-rotation {out}; do sleep 0.2; done'").rc == 0, \
-            host.file(out).content_string
-    finally:
-        host.run("pkill -x redis-cli")
-        back = platform.deploy(extra_env={"BIGDATA_COMPONENTS": "redis"}, log_name=f"redis-rotate-back-{len(platform.names)}")
-    assert back.returncode == 0 and back.changed == 2, back.output[-3000:]
-    assert redis_cli(host, "ping", user).stdout.strip() == "PONG"
