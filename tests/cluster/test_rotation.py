@@ -1,5 +1,5 @@
-"""Rotating the services' passwords is a deploy run without downtime, on one node and on
-three. New values for every service user of Kafka, Cassandra and Redis (the passwords the
+"""Rotating the services' passwords is a deploy run without downtime, on the three-node
+rig. New values for every service user of Kafka, Cassandra and Redis (the passwords the
 apps hold; the tables are the deploys' own: deploys/kafka/users.py, deploys/cassandra/roles.py,
 deploys/redis ACL_USERS), deployed with BIGDATA_COMPONENTS=kafka,cassandra,redis:
 
@@ -9,7 +9,7 @@ deploys/redis ACL_USERS), deployed with BIGDATA_COMPONENTS=kafka,cassandra,redis
 - a new login with an old password is refused, with the new one accepted.
 
 Then this run's own passwords come back the same way. (The whole pipeline rotating its
-apps' secrets, Spark's included, with the feed flowing: tests/e2e/test_up.py.)"""
+apps' secrets, Spark's included, with the feed flowing, on one node: tests/e2e/test_up.py.)"""
 from __future__ import annotations
 
 import os
@@ -70,7 +70,8 @@ def kafka_refusal(login, brokers: int) -> str | None:
         probe.close()
 
 
-def test_the_services_passwords_rotate_in_a_run_and_open_sessions_carry_on(platform):
+def test_the_services_passwords_rotate_in_a_run_and_open_sessions_carry_on(three_node):
+    platform = three_node
     others = tuple(platform.names[1:])
     old = backends_of(platform.names[0], others=others)
     fresh = {name: random.token_urlsafe(24) for name in ROTATED}

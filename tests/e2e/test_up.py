@@ -191,7 +191,8 @@ def test_known_ticks_reach_cassandra_and_the_analytics_from_the_containers(backe
         wait_stored_once(cassandra, symbol, planned, 90)  # the storage writer's container
 
         # the stream processor's container (the Spark job): every window as calculated here
-        wait_for_windows(kafka, since, expected_windows(sent), timeout=180)
+        # (within minutes even when this machine also runs the three-node rig's heaviest tests)
+        wait_for_windows(kafka, since, expected_windows(sent), timeout=600)
     finally:
         cassandra.cluster.shutdown()
         kafka.close()
@@ -327,7 +328,7 @@ def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, b
         since = kafka.end_offsets(ANALYTICS_TOPIC)
         planned, sent = send_known_ticks(kafka, symbol, "rotated", 70, seed=13)
         wait_stored_once(cassandra, symbol, planned, 90)
-        wait_for_windows(kafka, since, expected_windows(sent), timeout=300)  # the job, on its new secret
+        wait_for_windows(kafka, since, expected_windows(sent), timeout=600)  # the job, on its new secret
     finally:
         cassandra.cluster.shutdown()
         kafka.close()
