@@ -126,8 +126,9 @@ def test_the_services_passwords_rotate_in_a_run_and_open_sessions_carry_on(three
         with pytest.raises(Exception, match="Bad credentials"):
             clients.cassandra_session(writer_old)
         fresh_session = clients.cassandra_session(writer_new)
-        # a pool per node: each node took the new password (system_auth replicated to it)
-        assert len(fresh_session.get_pool_state()) == len(platform.names), fresh_session.get_pool_state()
+        # a pool on every node (the driver opens the others after the first): each took the new password
+        wait_until(lambda: len(fresh_session.get_pool_state()) == len(platform.names), 60,
+                   "a connection pool on every Cassandra node with the new password")
         fresh_session.cluster.shutdown()
         with pytest.raises(Exception, match="invalid username-password pair"):
             clients.redis_client(dashboard_old).ping()
