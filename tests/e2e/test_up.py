@@ -6,7 +6,7 @@ ships the service images, runs every app of marathon/apps and prints the dashboa
 URL. Then known ticks go in and come out in Cassandra and in the analytics (against
 servicekit's independent calculation), headless Chromium opens the printed URL and sees
 prices move, `status` says every component and app is healthy, a second `up` changes
-nothing, `scale` runs three storage writers on the node's swarm, a paused Spark worker is named by `status` (exit 1) while systemd still calls
+nothing, new values for every app secret are an `up` the feed survives, `scale` runs three storage writers on the node's swarm, a paused Spark worker is named by `status` (exit 1) while systemd still calls
 it active, and `./bigdata down` leaves no container, network or volume behind.
 
 The node is named with its own prefix and publishes the dashboard on a free port, so
@@ -217,45 +217,6 @@ def test_up_again_changes_nothing(clone, up, progress):
     progress(f"./bigdata up again took {again.seconds:.0f}s")
 
 
-def test_scale_runs_three_writers_sharing_the_partitions_and_remembers_them(clone, up, backends):
-    """`scale` asks Swarm for three storage writers at once, which share the tick topic's
-    three partitions, and remembers them in the file `up` passes to the pipeline deploy
-    (pipeline_scale)."""
-    done = bigdata(clone, "scale", "storage-writer=3", timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert re.search(r"storage-writer +ok +3/3 replicas running, healthy", done.stdout), done.stdout[-3000:]
-    assert '"storage-writer": 3' in (clone / "inventories" / "scale.json").read_text()
-    groups = subprocess.run(["docker", "exec", NODE, "docker", "service", "ps", "--filter", "desired-state=running",
-                             "-q", "bigdata_storage-writer"], capture_output=True, text=True, check=True)
-    assert len(groups.stdout.split()) == 3
-    kafka = Kafka(backends.settings)
-    wait_until(lambda: sorted(kafka.group_members(WRITER_GROUP)) == [[0], [1], [2]], 120,
-               "three writers holding one partition each")
-
-
-def test_status_names_a_spark_worker_the_master_lost_while_systemd_says_active(clone, up):
-    worker = subprocess.run(["docker", "exec", NODE, "systemctl", "show", "-p", "MainPID", "--value", "spark-worker"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    assert worker.isdigit() and worker != "0", worker
-
-    def signal_worker(signum):
-        subprocess.run(["docker", "exec", NODE, "kill", f"-{signum.name.removeprefix('SIG')}", worker], check=True)
-
-    signal_worker(signal.SIGSTOP)  # the worker's heartbeats stop; its process and unit stay
-    try:
-        lost = wait_until(lambda: (done := bigdata(clone, "status", timeout=120)).returncode == Exit.UNHEALTHY
-                          and re.search(r"^\s+spark\s+FAILING", done.stdout, re.M) and done, 120,
-                          "status naming the lost Spark worker")
-        assert "not healthy: " in lost.stdout and "spark" in lost.stdout.split("not healthy: ")[1], lost.stdout
-        unit = subprocess.run(["docker", "exec", NODE, "systemctl", "is-active", "spark-worker"],
-                              capture_output=True, text=True).stdout.strip()
-        assert unit == "active", "systemd should still believe in the worker: that is the point"
-    finally:
-        signal_worker(signal.SIGCONT)
-    wait_until(lambda: bigdata(clone, "status", timeout=120).returncode == Exit.OK, 240,
-               "status healthy again once the worker is back")
-
-
 # every secret an app holds (Spark's shared secret too: the master and the worker restart onto it)
 APP_SECRETS = sorted({source for app in apps.load() for source in apps.secret_sources(app).values()})
 
@@ -321,8 +282,9 @@ def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, b
     new = backends_of(NODE, rotated, ca_dir=clone_ca(clone))
     writer_old, writer_new = (b.service_settings("services.storage_writer") for b in (backends, new))
     dashboard_old = backends.service_settings("services.dashboard")
+    clients.cassandra_session(writer_new).cluster.shutdown()  # the writer's new login (it may write, not read)
     kafka = Kafka(new.settings)
-    cassandra = wait_until(lambda: clients.cassandra_session(writer_new), 120, "the writer's new Cassandra login")
+    cassandra = wait_until(lambda: clients.cassandra_session(new.settings), 120, "a Cassandra session")
     try:
         (symbol,) = unique_symbols(1)
         since = kafka.end_offsets(ANALYTICS_TOPIC)
@@ -354,6 +316,45 @@ def kafka_login(user: str, password: str) -> subprocess.CompletedProcess:
               f"--command-config {path}; code=$?; rm -f {path}; exit $code")
     return subprocess.run(["docker", "exec", "-i", NODE, "sh", "-c", script], input=jaas + "\n",
                           capture_output=True, text=True, timeout=180)
+
+
+def test_scale_runs_three_writers_sharing_the_partitions_and_remembers_them(clone, up, backends):
+    """`scale` asks Swarm for three storage writers at once, which share the tick topic's
+    three partitions, and remembers them in the file `up` passes to the pipeline deploy
+    (pipeline_scale)."""
+    done = bigdata(clone, "scale", "storage-writer=3", timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert re.search(r"storage-writer +ok +3/3 replicas running, healthy", done.stdout), done.stdout[-3000:]
+    assert '"storage-writer": 3' in (clone / "inventories" / "scale.json").read_text()
+    groups = subprocess.run(["docker", "exec", NODE, "docker", "service", "ps", "--filter", "desired-state=running",
+                             "-q", "bigdata_storage-writer"], capture_output=True, text=True, check=True)
+    assert len(groups.stdout.split()) == 3
+    kafka = Kafka(backends.settings)
+    wait_until(lambda: sorted(kafka.group_members(WRITER_GROUP)) == [[0], [1], [2]], 120,
+               "three writers holding one partition each")
+
+
+def test_status_names_a_spark_worker_the_master_lost_while_systemd_says_active(clone, up):
+    worker = subprocess.run(["docker", "exec", NODE, "systemctl", "show", "-p", "MainPID", "--value", "spark-worker"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    assert worker.isdigit() and worker != "0", worker
+
+    def signal_worker(signum):
+        subprocess.run(["docker", "exec", NODE, "kill", f"-{signum.name.removeprefix('SIG')}", worker], check=True)
+
+    signal_worker(signal.SIGSTOP)  # the worker's heartbeats stop; its process and unit stay
+    try:
+        lost = wait_until(lambda: (done := bigdata(clone, "status", timeout=120)).returncode == Exit.UNHEALTHY
+                          and re.search(r"^\s+spark\s+FAILING", done.stdout, re.M) and done, 120,
+                          "status naming the lost Spark worker")
+        assert "not healthy: " in lost.stdout and "spark" in lost.stdout.split("not healthy: ")[1], lost.stdout
+        unit = subprocess.run(["docker", "exec", NODE, "systemctl", "is-active", "spark-worker"],
+                              capture_output=True, text=True).stdout.strip()
+        assert unit == "active", "systemd should still believe in the worker: that is the point"
+    finally:
+        signal_worker(signal.SIGCONT)
+    wait_until(lambda: bigdata(clone, "status", timeout=120).returncode == Exit.OK, 240,
+               "status healthy again once the worker is back")
 
 
 def test_down_leaves_no_container_network_or_volume(clone, up):
