@@ -181,21 +181,25 @@ def test_logs_follow_as_journalctl_does(clone, up):
     assert len(lines) == 3 and all('"service": "producer"' in line for line in lines), lines
 
 
-def test_known_ticks_reach_cassandra_and_the_analytics_from_the_containers(backends):
+def known_ticks_end_to_end(backends, label: str, price: float, seed: int) -> None:
+    """Known ticks of a new symbol: each stored once by the storage writer's container, and
+    every window as calculated here from the stream processor's container (the Spark job;
+    within minutes even when this machine also runs the three-node rig's heaviest tests)."""
     kafka = Kafka(backends.settings)
     cassandra = wait_until(lambda: clients.cassandra_session(backends.settings), 120, "a Cassandra session")
     try:
         (symbol,) = unique_symbols(1)
         since = kafka.end_offsets(ANALYTICS_TOPIC)
-        planned, sent = send_known_ticks(kafka, symbol, "up", 50, seed=11)
-        wait_stored_once(cassandra, symbol, planned, 90)  # the storage writer's container
-
-        # the stream processor's container (the Spark job): every window as calculated here
-        # (within minutes even when this machine also runs the three-node rig's heaviest tests)
+        planned, sent = send_known_ticks(kafka, symbol, label, price, seed=seed)
+        wait_stored_once(cassandra, symbol, planned, 90)
         wait_for_windows(kafka, since, expected_windows(sent), timeout=600)
     finally:
         cassandra.cluster.shutdown()
         kafka.close()
+
+
+def test_known_ticks_reach_cassandra_and_the_analytics_from_the_containers(backends):
+    known_ticks_end_to_end(backends, "up", 50, seed=11)
 
 
 def test_headless_chromium_sees_prices_move_at_the_printed_url(up):
@@ -283,17 +287,7 @@ def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, b
     writer_old, writer_new = (b.service_settings("services.storage_writer") for b in (backends, new))
     dashboard_old = backends.service_settings("services.dashboard")
     clients.cassandra_session(writer_new).cluster.shutdown()  # the writer's new login (it may write, not read)
-    kafka = Kafka(new.settings)
-    cassandra = wait_until(lambda: clients.cassandra_session(new.settings), 120, "a Cassandra session")
-    try:
-        (symbol,) = unique_symbols(1)
-        since = kafka.end_offsets(ANALYTICS_TOPIC)
-        planned, sent = send_known_ticks(kafka, symbol, "rotated", 70, seed=13)
-        wait_stored_once(cassandra, symbol, planned, 90)
-        wait_for_windows(kafka, since, expected_windows(sent), timeout=600)  # the job, on its new secret
-    finally:
-        cassandra.cluster.shutdown()
-        kafka.close()
+    known_ticks_end_to_end(new, "rotated", 70, seed=13)  # the apps and the job on their new secrets
     with pytest.raises(Exception, match="Bad credentials"):
         clients.cassandra_session(writer_old)
     with pytest.raises(Exception, match="invalid username-password pair"):
