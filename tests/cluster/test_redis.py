@@ -1,7 +1,7 @@
 """deploys/redis: TLS only (the certificate from the platform's CA, no plaintext port), ACL
 users (the default one off, each service allowed exactly its keys, channels and commands),
 bound to the host address, AOF, maxmemory policy. (A service's password rotated live,
-without a restart: test_rotation.py.)"""
+without a restart, as part of the pipeline's rotation: tests/e2e/test_up.py.)"""
 import os
 
 import pytest
