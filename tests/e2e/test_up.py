@@ -294,8 +294,7 @@ def test_rotating_the_apps_secrets_is_an_up_and_the_feed_carries_on(clone, up, b
         clients.redis_client(dashboard_old).ping()
     refused = kafka_login(writer_old.kafka_user, writer_old.kafka_password.get_secret_value())
     assert refused.returncode != 0 and "Authentication failed" in refused.stdout + refused.stderr, refused.stderr
-    accepted = kafka_login(writer_new.kafka_user, writer_new.kafka_password.get_secret_value())
-    assert accepted.returncode == 0, accepted.stderr[-2000:]
+    # (the new logins are the apps' own: the writer stored the known ticks above with its new password)
     # (the restarted job may still be working off the backlog of its restart: status says so until it has)
     wait_until(lambda: bigdata(clone, "status", timeout=120).returncode == Exit.OK, 300, "status healthy again")
 
