@@ -116,9 +116,10 @@ def install_redis():
     if tls:
         server.user(name=f"Redis reads the host's TLS key (group {tls.group})", user="redis", groups=[tls.group],
                     append=True, ensure_home=False)
-    wanted, held = acl_lines(settings), held_definitions(host.get_fact(FileContents, path=USERS_FILE))
+    wanted = acl_lines(settings)
+    setusers = setuser_commands(wanted, held_definitions(host.get_fact(FileContents, path=USERS_FILE)))
     # the deploy logs in as the admin to apply the others' changes: a new admin password needs a restart
-    admin_changed = held.get(names.REDIS_ADMIN_USER) != held_definitions(wanted)[names.REDIS_ADMIN_USER]
+    admin_changed = any(args[2] == names.REDIS_ADMIN_USER for args in setusers)
     config = files.template(
         name="Configure Redis", src=template(__package__, "redis.conf.j2"), dest="/etc/redis/redis.conf",
         user="redis", group="redis", mode="0640", settings=settings, bind_address=bind_address, tls=tls,
@@ -138,7 +139,7 @@ def install_redis():
     server.shell(
         name="Apply the ACL users' changes live (no restart: sessions carry on)",
         commands=[StringCommand(cli(settings, bind_address, tls and tls.ca), *map(QuoteString, args), "| grep -qx OK")
-                  for args in setuser_commands(wanted, held)],
+                  for args in setusers],
         _env={"REDISCLI_AUTH": HiddenValue(settings.redis_password)},
         _if=lambda: users.did_change() and not restart.did_change(),
     )
