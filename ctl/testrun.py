@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import xml.etree.ElementTree as ET
 
 from ctl import ROOT, RUN
 from ctl.console import say
@@ -62,7 +63,27 @@ def lanes() -> int:
     code = _wait(processes)
     for copier in copiers:
         copier.join()
+    say(f"the slowest {SLOWEST} tests of both lanes (setup, call and teardown):")
+    for seconds, lane, test in slowest([logs / f"test-{lane}.xml" for lane in LANES]):
+        say(f"  {seconds:7.1f}s  [{lane}] {test}")
     return code
+
+
+SLOWEST = 15
+
+
+def slowest(reports, n: int = SLOWEST) -> list[tuple[float, str, str]]:
+    """(seconds, lane, test) of the n slowest tests in the lanes' JUnit XML reports, slowest
+    first; a lane that left no report (killed before its end) is left out."""
+    found = []
+    for report in reports:
+        try:
+            cases = ET.parse(report).iter("testcase")
+        except (OSError, ET.ParseError):
+            continue
+        lane = report.stem.removeprefix("test-")
+        found += [(float(case.get("time", 0)), lane, f"{case.get('classname')}::{case.get('name')}") for case in cases]
+    return sorted(found, reverse=True)[:n]
 
 
 def _copy(process: subprocess.Popen, lane: str, log) -> None:

@@ -112,6 +112,33 @@ def pytest_collection_modifyitems(config, items):
     items[:] = kept
 
 
+OWN_PLATFORM = "own_platform"  # the marker of a module that brings up a platform of its own
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session):
+    """The index of the first test from which on every test brings up its own platform
+    (tests/e2e/test_up.py: `./bigdata up`'s node): the rig's hosts are removed before it,
+    not at the session's end, so that they do not idle beside that platform on the two
+    cores. None when a rig test comes last."""
+    items = session.items
+    tail = len(items)
+    while tail and items[tail - 1].get_closest_marker(OWN_PLATFORM):
+        tail -= 1
+    session.config.stash[RIG_DONE_AT] = tail if tail < len(items) else None
+
+
+RIG_DONE_AT = pytest.StashKey[int | None]()
+
+
+def pytest_runtest_setup(item):
+    done_at = item.config.stash.get(RIG_DONE_AT, None)
+    if done_at is not None and item is item.session.items[done_at] and hosts.owners() & {OWNER}:
+        item.config.pluginmanager.getplugin("terminalreporter").write_line(
+            "\n==> rig: removing its hosts (every later test brings up its own platform)")
+        hosts.remove(OWNER)
+
+
 @pytest.fixture(scope="session")
 def progress(pytestconfig):
     """Prints a line to the terminal even while pytest captures output: long

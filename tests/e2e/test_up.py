@@ -41,7 +41,8 @@ from services.core import clients
 from shared.names import ANALYTICS_TOPIC, WRITER_GROUP
 from services.core.settings import DEFAULT_SYMBOLS
 
-pytestmark = pytest.mark.cluster  # needs the Docker engine
+pytestmark = [pytest.mark.cluster,  # needs the Docker engine
+              pytest.mark.own_platform]  # `up`'s node: the rig's hosts are removed before (tests/conftest.py)
 
 PREFIX = "e2e-"
 NODE = f"{PREFIX}bigdata"

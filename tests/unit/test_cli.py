@@ -144,3 +144,18 @@ def test_each_command_runs_its_own_function_and_ends_with_its_code(monkeypatch, 
     assert [name for name, _, _ in called] == [target]
     if target == "logs":
         assert called[0][1:] == (("kafka",), {"follow": False, "lines": 5})
+
+
+def test_the_test_run_ends_with_the_slowest_tests_of_both_lanes(tmp_path):
+    """`./bigdata test` lists the slowest tests of both lanes together, from their JUnit
+    reports (time: setup, call and teardown); a lane killed before writing one is left out."""
+    from ctl import testrun
+    (tmp_path / "test-one-node.xml").write_text(
+        '<testsuites><testsuite><testcase classname="tests.e2e.test_up" name="test_a" time="120.5"/>'
+        '<testcase classname="tests.cluster.test_kafka" name="test_b" time="3.0"/></testsuite></testsuites>')
+    (tmp_path / "test-three-node.xml").write_text(
+        '<testsuites><testsuite><testcase classname="tests.cluster.test_zookeeper" name="test_c" time="60"/>'
+        '</testsuite></testsuites>')
+    reports = [tmp_path / "test-one-node.xml", tmp_path / "test-three-node.xml", tmp_path / "test-missing.xml"]
+    assert testrun.slowest(reports, n=2) == [(120.5, "one-node", "tests.e2e.test_up::test_a"),
+                                             (60.0, "three-node", "tests.cluster.test_zookeeper::test_c")]
