@@ -4,12 +4,15 @@ its channels, keys and commands; the default user off), TLS on its port when tls
 policy. The publisher's pub/sub and latest values live here.
 
 The users live in their own file, included by redis.conf. A change to it alone (a
-service's password rotated, a rule changed) is applied live with ACL SETUSER: no
-restart, so every session carries on, and the apps log in with their new passwords as
-they are rolled. Only a new admin password (the one the deploy itself logs in with) or
-a change to redis.conf restarts Redis."""
+password rotated, the admin's included, a rule changed) is applied live with ACL
+SETUSER: no restart, so every session carries on, and the apps log in with their new
+passwords as they are rolled. The deploy applies it logged in as the admin with the
+password Redis holds now, which the host keeps for root alone (ADMIN_LOGIN); the admin's
+own change comes last, and the file then gets the new one. Only a change to redis.conf
+restarts Redis."""
 import hashlib
 from dataclasses import dataclass
+from io import StringIO
 from typing import Literal
 
 from pydantic import Field
@@ -69,6 +72,7 @@ ACL_USERS = (
 
 
 USERS_FILE = "/etc/redis/users.conf"  # included by redis.conf
+ADMIN_LOGIN = "/etc/redis/admin.login"  # the admin's password Redis holds now (root only): what the deploy logs in with
 
 
 def acl_lines(settings: Settings) -> list[str]:
@@ -95,8 +99,10 @@ def setuser_commands(wanted: list[str], held: dict[str, str]) -> list[list[str]]
     """ACL SETUSER's arguments for each user whose definition differs from the held one,
     each starting from `reset` (its passwords too: the old one is refused from now on, while
     sessions that logged in with it carry on)."""
-    return [["ACL", "SETUSER", name, "reset", *definition.split()]
-            for name, definition in held_definitions(wanted).items() if held.get(name) != definition]
+    changed = [["ACL", "SETUSER", name, "reset", *definition.split()]
+               for name, definition in held_definitions(wanted).items() if held.get(name) != definition]
+    # the admin last: the deploy is logged in as the admin until then
+    return sorted(changed, key=lambda args: args[2] == names.REDIS_ADMIN_USER)
 
 
 @deploy("Redis", data_defaults=Settings.defaults())
@@ -118,31 +124,42 @@ def install_redis():
                     append=True, ensure_home=False)
     wanted = acl_lines(settings)
     setusers = setuser_commands(wanted, held_definitions(host.get_fact(FileContents, path=USERS_FILE)))
-    # the deploy logs in as the admin to apply the others' changes: a new admin password needs a restart
-    admin_changed = any(args[2] == names.REDIS_ADMIN_USER for args in setusers)
     config = files.template(
         name="Configure Redis", src=template(__package__, "redis.conf.j2"), dest="/etc/redis/redis.conf",
         user="redis", group="redis", mode="0640", settings=settings, bind_address=bind_address, tls=tls,
         users_file=USERS_FILE,
     )
-    users = files.template(
-        name="Redis' ACL users", src=template(__package__, "users.conf.j2"), dest=USERS_FILE,
-        user="redis", group="redis", mode="0640", acl_lines=wanted,
-    )
+    users_file = dict(src=template(__package__, "users.conf.j2"), dest=USERS_FILE, user="redis", group="redis",
+                      mode="0640", acl_lines=wanted)
+    files.template(name="Redis' ACL users (read at the restart below)", **users_file, _if=config.did_change)
     # apt starts Redis with its stock config before ours is written: restart on change
-    restart = systemd.service(name="Restart Redis on a config change (or a new admin password)",
-                              service="redis-server", running=True, enabled=True, restarted=True,
-                              _if=lambda: config.did_change() or (users.did_change() and admin_changed))
+    restart = systemd.service(name="Restart Redis on a config change", service="redis-server", running=True,
+                              enabled=True, restarted=True, _if=config.did_change)
     systemd.service(name="Keep Redis enabled and running", service="redis-server", running=True, enabled=True)
     wait_until("Wait until Redis answers its admin user", answers_check(settings, bind_address, tls and tls.ca),
                timeout=60, _if=restart.did_change)
-    server.shell(
-        name="Apply the ACL users' changes live (no restart: sessions carry on)",
-        commands=[StringCommand(cli(settings, bind_address, tls and tls.ca), *map(QuoteString, args), "| grep -qx OK")
-                  for args in setusers],
-        _env={"REDISCLI_AUTH": HiddenValue(settings.redis_password)},
-        _if=lambda: users.did_change() and not restart.did_change(),
-    )
+    if setusers:
+        server.shell(
+            name=f"Apply the changed users live: {', '.join(args[2] for args in setusers)} (no restart: sessions carry on)",
+            commands=[apply_live(cli(settings, bind_address, tls and tls.ca), setusers)],
+            _env={"NEW_ADMIN_PASSWORD": HiddenValue(settings.redis_password)},
+            _if=lambda: not restart.did_change(),
+        )
+    # (written once Redis has them: after a failed apply, the next run finds the same changes)
+    files.template(name="Redis' ACL users (applied live above)", **users_file, _if=lambda: not config.did_change())
+    files.put(name="The admin's password, for the deploy's next login (root only)",
+              src=StringIO(settings.redis_password), dest=ADMIN_LOGIN, user="root", group="root", mode="0600")
+
+
+def apply_live(redis_cli: str, setusers: list[list[str]]) -> StringCommand:
+    """One shell command: log in as the admin with the password Redis holds now (the one the
+    host kept in ADMIN_LOGIN; where none was kept, or the last run ended before keeping it,
+    the new one, $NEW_ADMIN_PASSWORD), then each ACL SETUSER, stopping at the first refused."""
+    parts = [f'export REDISCLI_AUTH="$(cat {ADMIN_LOGIN} 2>/dev/null)";', redis_cli,
+             'ping 2>/dev/null | grep -qx PONG || REDISCLI_AUTH="$NEW_ADMIN_PASSWORD"']
+    for args in setusers:
+        parts += ["&&", redis_cli, *map(QuoteString, args), "| grep -qx OK"]
+    return StringCommand(*parts)
 
 
 def cli(settings: Settings, target: str, ca: str | None, user: str = names.REDIS_ADMIN_USER) -> str:

@@ -1,12 +1,17 @@
 """deploys/redis: TLS only (the certificate from the platform's CA, no plaintext port), ACL
 users (the default one off, each service allowed exactly its keys, channels and commands),
-bound to the host address, AOF, maxmemory policy. (A service's password rotated live,
-without a restart, as part of the pipeline's rotation: tests/e2e/test_up.py.)"""
+bound to the host address, AOF, maxmemory policy. A new admin password is a run that
+changes it live, without a restart. (A service's password rotated live, as part of the
+pipeline's rotation: tests/e2e/test_up.py.)"""
 import os
+import secrets as tokens
 
 import pytest
+import redis
 
-from shared import names
+from ctl import hosts
+from deploys.redis import ADMIN_LOGIN
+from shared import names, secrets
 from tlskit import ANOTHER_CA, CA, another_ca
 
 PASSWORDS = {names.REDIS_ADMIN_USER: "BIGDATA_REDIS_PASSWORD",
@@ -122,3 +127,35 @@ def test_config_is_not_world_readable_and_holds_no_password(redis_hosts):
             text = config.content_string
             assert not [name for name in PASSWORDS.values() if os.environ[name] in text], "only the passwords' digests"
         assert f"user {names.REDIS_DASHBOARD_USER} on #" in host.file("/etc/redis/users.conf").content_string
+
+
+REDIS_ONLY = {"BIGDATA_COMPONENTS": "redis"}
+
+
+def test_a_new_admin_password_is_a_run_applied_live_and_an_open_session_carries_on(one_node):
+    """The admin's password is the one the deploy logs in with: a new one is applied live
+    too (logged in with the one Redis holds), with no restart, and then kept for the next
+    run. (Redis is on the first host of both inventories: the one node tells.)"""
+    host, old, new = one_node.hosts[0], os.environ["BIGDATA_REDIS_PASSWORD"], tokens.token_urlsafe(24)
+    pid = host.check_output("systemctl show -p MainPID --value redis-server")
+    session = redis.Redis(host=hosts.ip_address(one_node.names[0]), port=6379, username=names.REDIS_ADMIN_USER,
+                          password=old, ssl=True, ssl_ca_certs=os.path.join(os.environ[secrets.CA_DIR_ENV], "ca.crt"),
+                          socket_timeout=10)
+    assert session.ping()
+    try:
+        rotated = one_node.deploy(extra_env={**REDIS_ONLY, "BIGDATA_REDIS_PASSWORD": new}, log_name="redis-admin-rotate")
+        assert rotated.returncode == 0, rotated.output[-3000:]
+        assert host.check_output("systemctl show -p MainPID --value redis-server") == pid, "Redis restarted"
+        assert session.ping(), "the admin's open session"  # a new connection would log in with the old password
+        assert "WRONGPASS" in said(redis_cli(host, "ping", password=old))
+        assert redis_cli(host, "ping", password=new).stdout.strip() == "PONG"
+        kept = host.file(ADMIN_LOGIN)
+        assert (kept.user, kept.mode, kept.content_string) == ("root", 0o600, new)
+        again = one_node.deploy(extra_env={**REDIS_ONLY, "BIGDATA_REDIS_PASSWORD": new}, log_name="redis-admin-again")
+        assert (again.returncode, again.changed) == (0, 0), again.output[-3000:]
+    finally:
+        session.close()
+        back = one_node.deploy(extra_env=REDIS_ONLY, log_name="redis-admin-rotate-back")
+        assert back.returncode == 0, back.output[-3000:]
+    assert redis_cli(host, "ping", password=old).stdout.strip() == "PONG"
+    assert host.check_output("systemctl show -p MainPID --value redis-server") == pid
