@@ -165,8 +165,11 @@ def cmd_state(args):
     wanted = wanted_credentials()
     state = {"configured_login": try_login(*wanted) if wanted else "unknown",
              "default_login": try_login(*DEFAULT_SUPERUSER), "replication": {}, "tables": {}}
+    # read as the wanted superuser, else as the saved one (its password about to change), else the default
+    saved = saved_credentials()
     usable = wanted if state["configured_login"] == "ok" else (
-        DEFAULT_SUPERUSER if state["default_login"] == "ok" else None)
+        saved if saved and saved != wanted and try_login(*saved) == "ok" else (
+            DEFAULT_SUPERUSER if state["default_login"] == "ok" else None))
     if usable:
         cluster, session = connect(*usable, consistency="ONE")
         try:
