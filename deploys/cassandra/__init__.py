@@ -266,7 +266,7 @@ def install_cassandra():
     need_schema = (not state or not keyspace_now or keyspace_rf_changed
                    or set(schema_tables(schema_text)) - set(state["tables"].get(KEYSPACE, [])))
     if first and need_superuser:
-        server.shell(name=f"Create the superuser {settings.cassandra_superuser}",
+        server.shell(name=f"Set up the superuser {settings.cassandra_superuser} (created, or its new password set)",
                      commands=[f"{CLIENT} create-superuser"], _env=env)
     if auth_rf_wrong:
         if first:
@@ -276,7 +276,7 @@ def install_cassandra():
         if max(factors.values()) > 1:
             server.shell(name="Repair system_auth after its replication change, one node at a time",
                          commands=[f"{NODETOOL} repair -full -pr system_auth"], _serial=True)
-    if first and need_superuser:
+    if first and (not state or state["default_login"] != "refused"):
         server.shell(name="Drop the default superuser", commands=[f"{CLIENT} drop-default-superuser"], _env=env)
     if first:
         schema = files.put(name="Upload the pipeline's schema", dest=f"{CONF_DIR}/schema.cql",
