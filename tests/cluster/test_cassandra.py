@@ -20,7 +20,7 @@ from deploys.cassandra.roles import ROLES
 from shared import secrets
 from deploys.tls import CA_FILE, CERT_FILE, KEY_FILE
 from shared.names import KEYSPACE, TICKS_TABLE
-from tlskit import ANOTHER_CA, another_ca
+from tlskit import ANOTHER_CA, another_ca, settle
 
 SUPERUSER = "bigdata_admin"
 NODETOOL = "/usr/local/bin/nodetool"
@@ -275,6 +275,7 @@ def test_a_new_superuser_password_is_a_run_applied_live_and_an_open_session_carr
     the old password carries on. (The role lives in system_auth, replicated to every node:
     the one node tells.)"""
     host, old, new = one_node.hosts[0], os.environ["BIGDATA_CASSANDRA_PASSWORD"], tokens.token_urlsafe(24)
+    settle(one_node, CASSANDRA_ONLY, "cassandra-settle")
     pid = host.check_output("systemctl show -p MainPID --value cassandra")
     tls = ssl.create_default_context(cafile=os.path.join(os.environ[secrets.CA_DIR_ENV], "ca.crt"))
     cluster = Cluster([hosts.ip_address(one_node.names[0])], port=9042, protocol_version=5, ssl_context=tls,

@@ -12,7 +12,7 @@ import redis
 from ctl import hosts
 from deploys.redis import ADMIN_LOGIN
 from shared import names, secrets
-from tlskit import ANOTHER_CA, CA, another_ca
+from tlskit import ANOTHER_CA, CA, another_ca, settle
 
 PASSWORDS = {names.REDIS_ADMIN_USER: "BIGDATA_REDIS_PASSWORD",
              names.REDIS_PUBLISHER_USER: "BIGDATA_REDIS_PUBLISHER_PASSWORD",
@@ -137,6 +137,7 @@ def test_a_new_admin_password_is_a_run_applied_live_and_an_open_session_carries_
     too (logged in with the one Redis holds), with no restart, and then kept for the next
     run. (Redis is on the first host of both inventories: the one node tells.)"""
     host, old, new = one_node.hosts[0], os.environ["BIGDATA_REDIS_PASSWORD"], tokens.token_urlsafe(24)
+    settle(one_node, REDIS_ONLY, "redis-settle")
     pid = host.check_output("systemctl show -p MainPID --value redis-server")
     session = redis.Redis(host=hosts.ip_address(one_node.names[0]), port=6379, username=names.REDIS_ADMIN_USER,
                           password=old, ssl=True, ssl_ca_certs=os.path.join(os.environ[secrets.CA_DIR_ENV], "ca.crt"),
