@@ -134,8 +134,8 @@ RIG_DONE_AT = pytest.StashKey[int | None]()
 def pytest_runtest_setup(item):
     done_at = item.config.stash.get(RIG_DONE_AT, None)
     if done_at is not None and item is item.session.items[done_at] and hosts.owners() & {OWNER}:
-        item.config.pluginmanager.getplugin("terminalreporter").write_line(
-            "\n==> rig: removing its hosts (every later test brings up its own platform)")
+        with item.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
+            print("\n==> rig: removing its hosts (every later test brings up its own platform)", flush=True)
         hosts.remove(OWNER)
 
 
