@@ -12,6 +12,8 @@ import ssl
 import time
 import uuid
 
+import pytest
+
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 
@@ -269,21 +271,22 @@ def test_superuser_credentials_file_is_root_only(platform):
 
 
 
-def test_a_new_superuser_password_is_a_run_applied_live_and_an_open_session_carries_on(one_node):
+@pytest.mark.parametrize("platform", ["one_node"], ids=["one-node"], indirect=True)  # the one node alone, in file order
+def test_a_new_superuser_password_is_a_run_applied_live_and_an_open_session_carries_on(platform):
     """The deploy logs in with the superuser's login the host kept (root only), changes the
     password with ALTER ROLE, and keeps the new one: no restart, and a session opened with
     the old password carries on. (The role lives in system_auth, replicated to every node:
     the one node tells.)"""
-    host, old, new = one_node.hosts[0], os.environ["BIGDATA_CASSANDRA_PASSWORD"], tokens.token_urlsafe(24)
-    settle(one_node, CASSANDRA_ONLY, "cassandra-settle")
+    host, old, new = platform.hosts[0], os.environ["BIGDATA_CASSANDRA_PASSWORD"], tokens.token_urlsafe(24)
+    settle(platform, CASSANDRA_ONLY, "cassandra-settle")
     pid = host.check_output("systemctl show -p MainPID --value cassandra")
     tls = ssl.create_default_context(cafile=os.path.join(os.environ[secrets.CA_DIR_ENV], "ca.crt"))
-    cluster = Cluster([hosts.ip_address(one_node.names[0])], port=9042, protocol_version=5, ssl_context=tls,
+    cluster = Cluster([hosts.ip_address(platform.names[0])], port=9042, protocol_version=5, ssl_context=tls,
                       auth_provider=PlainTextAuthProvider(SUPERUSER, old))
     session = cluster.connect()
     contact = [address_of(host)]
     try:
-        rotated = one_node.deploy(extra_env={**CASSANDRA_ONLY, "BIGDATA_CASSANDRA_PASSWORD": new},
+        rotated = platform.deploy(extra_env={**CASSANDRA_ONLY, "BIGDATA_CASSANDRA_PASSWORD": new},
                                   log_name="cassandra-superuser-rotate")
         assert rotated.returncode == 0, rotated.output[-3000:]
         assert host.check_output("systemctl show -p MainPID --value cassandra") == pid, "Cassandra restarted"
@@ -291,12 +294,12 @@ def test_a_new_superuser_password_is_a_run_applied_live_and_an_open_session_carr
         assert cql(host, contact, password=new)["connected"]
         wait_until(lambda: not cql(host, contact, password=old)["connected"], 30, "the old password refused")
         assert new in host.file("/etc/bigdata/cassandra/credentials").content_string
-        again = one_node.deploy(extra_env={**CASSANDRA_ONLY, "BIGDATA_CASSANDRA_PASSWORD": new},
+        again = platform.deploy(extra_env={**CASSANDRA_ONLY, "BIGDATA_CASSANDRA_PASSWORD": new},
                                 log_name="cassandra-superuser-again")
         assert (again.returncode, again.changed) == (0, 0), again.output[-3000:]
     finally:
         cluster.shutdown()
-        back = one_node.deploy(extra_env=CASSANDRA_ONLY, log_name="cassandra-superuser-rotate-back")
+        back = platform.deploy(extra_env=CASSANDRA_ONLY, log_name="cassandra-superuser-rotate-back")
         assert back.returncode == 0, back.output[-3000:]
     assert cql(host, contact, password=old)["connected"]
 

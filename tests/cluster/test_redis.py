@@ -132,19 +132,20 @@ def test_config_is_not_world_readable_and_holds_no_password(redis_hosts):
 REDIS_ONLY = {"BIGDATA_COMPONENTS": "redis"}
 
 
-def test_a_new_admin_password_is_a_run_applied_live_and_an_open_session_carries_on(one_node):
+@pytest.mark.parametrize("platform", ["one_node"], ids=["one-node"], indirect=True)  # the one node alone, in file order
+def test_a_new_admin_password_is_a_run_applied_live_and_an_open_session_carries_on(platform):
     """The admin's password is the one the deploy logs in with: a new one is applied live
     too (logged in with the one Redis holds), with no restart, and then kept for the next
     run. (Redis is on the first host of both inventories: the one node tells.)"""
-    host, old, new = one_node.hosts[0], os.environ["BIGDATA_REDIS_PASSWORD"], tokens.token_urlsafe(24)
-    settle(one_node, REDIS_ONLY, "redis-settle")
+    host, old, new = platform.hosts[0], os.environ["BIGDATA_REDIS_PASSWORD"], tokens.token_urlsafe(24)
+    settle(platform, REDIS_ONLY, "redis-settle")
     pid = host.check_output("systemctl show -p MainPID --value redis-server")
-    session = redis.Redis(host=hosts.ip_address(one_node.names[0]), port=6379, username=names.REDIS_ADMIN_USER,
+    session = redis.Redis(host=hosts.ip_address(platform.names[0]), port=6379, username=names.REDIS_ADMIN_USER,
                           password=old, ssl=True, ssl_ca_certs=os.path.join(os.environ[secrets.CA_DIR_ENV], "ca.crt"),
                           socket_timeout=10)
     assert session.ping()
     try:
-        rotated = one_node.deploy(extra_env={**REDIS_ONLY, "BIGDATA_REDIS_PASSWORD": new}, log_name="redis-admin-rotate")
+        rotated = platform.deploy(extra_env={**REDIS_ONLY, "BIGDATA_REDIS_PASSWORD": new}, log_name="redis-admin-rotate")
         assert rotated.returncode == 0, rotated.output[-3000:]
         assert host.check_output("systemctl show -p MainPID --value redis-server") == pid, "Redis restarted"
         assert session.ping(), "the admin's open session"  # a new connection would log in with the old password
@@ -152,11 +153,11 @@ def test_a_new_admin_password_is_a_run_applied_live_and_an_open_session_carries_
         assert redis_cli(host, "ping", password=new).stdout.strip() == "PONG"
         kept = host.file(ADMIN_LOGIN)
         assert (kept.user, kept.mode, kept.content_string) == ("root", 0o600, new)
-        again = one_node.deploy(extra_env={**REDIS_ONLY, "BIGDATA_REDIS_PASSWORD": new}, log_name="redis-admin-again")
+        again = platform.deploy(extra_env={**REDIS_ONLY, "BIGDATA_REDIS_PASSWORD": new}, log_name="redis-admin-again")
         assert (again.returncode, again.changed) == (0, 0), again.output[-3000:]
     finally:
         session.close()
-        back = one_node.deploy(extra_env=REDIS_ONLY, log_name="redis-admin-rotate-back")
+        back = platform.deploy(extra_env=REDIS_ONLY, log_name="redis-admin-rotate-back")
         assert back.returncode == 0, back.output[-3000:]
     assert redis_cli(host, "ping", password=old).stdout.strip() == "PONG"
     assert host.check_output("systemctl show -p MainPID --value redis-server") == pid
