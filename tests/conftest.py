@@ -113,6 +113,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 OWN_PLATFORM = "own_platform"  # the marker of a module that brings up a platform of its own
+RIG_DONE_AT = pytest.StashKey[int | None]()
 
 
 @pytest.hookimpl(trylast=True)
@@ -128,12 +129,9 @@ def pytest_collection_finish(session):
     session.config.stash[RIG_DONE_AT] = tail if tail < len(items) else None
 
 
-RIG_DONE_AT = pytest.StashKey[int | None]()
-
-
 def pytest_runtest_setup(item):
     done_at = item.config.stash.get(RIG_DONE_AT, None)
-    if done_at is not None and item is item.session.items[done_at] and hosts.owners() & {OWNER}:
+    if done_at is not None and item is item.session.items[done_at] and OWNER in hosts.owners():
         with item.config.pluginmanager.getplugin("capturemanager").global_and_fixture_disabled():
             print("\n==> rig: removing its hosts (every later test brings up its own platform)", flush=True)
         hosts.remove(OWNER)

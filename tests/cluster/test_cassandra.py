@@ -7,7 +7,6 @@ TLS only, the nodes over mutual TLS.
 import json
 import os
 import re
-import secrets as tokens
 import ssl
 import time
 import uuid
@@ -20,7 +19,7 @@ from cassandra.cluster import Cluster
 from ctl import hosts
 from deploys.cassandra.roles import ROLES
 from shared import secrets
-from deploys.tls import CA_FILE, CERT_FILE, KEY_FILE
+from deploys.tls import CA_FILE, CERT_FILE, KEY_FILE, pki
 from shared.names import KEYSPACE, TICKS_TABLE
 from tlskit import ANOTHER_CA, another_ca, settle
 
@@ -277,10 +276,11 @@ def test_a_new_superuser_password_is_a_run_applied_live_and_an_open_session_carr
     password with ALTER ROLE, and keeps the new one: no restart, and a session opened with
     the old password carries on. (The role lives in system_auth, replicated to every node:
     the one node tells.)"""
-    host, old, new = platform.hosts[0], os.environ["BIGDATA_CASSANDRA_PASSWORD"], tokens.token_urlsafe(24)
+    host = platform.hosts[0]
+    old, new = os.environ["BIGDATA_CASSANDRA_PASSWORD"], secrets.generate()["BIGDATA_CASSANDRA_PASSWORD"]
     settle(platform, CASSANDRA_ONLY, "cassandra-settle")
     pid = host.check_output("systemctl show -p MainPID --value cassandra")
-    tls = ssl.create_default_context(cafile=os.path.join(os.environ[secrets.CA_DIR_ENV], "ca.crt"))
+    tls = ssl.create_default_context(cafile=secrets.ca_file(pki.CA_CERT))
     cluster = Cluster([hosts.ip_address(platform.names[0])], port=9042, protocol_version=5, ssl_context=tls,
                       auth_provider=PlainTextAuthProvider(SUPERUSER, old))
     session = cluster.connect()

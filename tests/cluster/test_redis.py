@@ -4,13 +4,13 @@ bound to the host address, AOF, maxmemory policy. A new admin password is a run 
 changes it live, without a restart. (A service's password rotated live, as part of the
 pipeline's rotation: tests/e2e/test_up.py.)"""
 import os
-import secrets as tokens
 
 import pytest
 import redis
 
 from ctl import hosts
 from deploys.redis import ADMIN_LOGIN
+from deploys.tls import pki
 from shared import names, secrets
 from tlskit import ANOTHER_CA, CA, another_ca, settle
 
@@ -137,11 +137,12 @@ def test_a_new_admin_password_is_a_run_applied_live_and_an_open_session_carries_
     """The admin's password is the one the deploy logs in with: a new one is applied live
     too (logged in with the one Redis holds), with no restart, and then kept for the next
     run. (Redis is on the first host of both inventories: the one node tells.)"""
-    host, old, new = platform.hosts[0], os.environ["BIGDATA_REDIS_PASSWORD"], tokens.token_urlsafe(24)
+    host = platform.hosts[0]
+    old, new = os.environ["BIGDATA_REDIS_PASSWORD"], secrets.generate()["BIGDATA_REDIS_PASSWORD"]
     settle(platform, REDIS_ONLY, "redis-settle")
     pid = host.check_output("systemctl show -p MainPID --value redis-server")
     session = redis.Redis(host=hosts.ip_address(platform.names[0]), port=6379, username=names.REDIS_ADMIN_USER,
-                          password=old, ssl=True, ssl_ca_certs=os.path.join(os.environ[secrets.CA_DIR_ENV], "ca.crt"),
+                          password=old, ssl=True, ssl_ca_certs=secrets.ca_file(pki.CA_CERT),
                           socket_timeout=10)
     assert session.ping()
     try:
