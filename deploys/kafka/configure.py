@@ -11,10 +11,20 @@ import deploys.common
 from deploys.common import plain_file, template
 from deploys.facts import MemoryMb, ResolvedAddress
 from deploys.kafka.settings import ADMIN_CONFIG, CONF_DIR, JAVA, SERVICE, TOOL
-from deploys.tls import listener_files, pem_keystore
+from deploys.tls import listener_files, pem_keystore, pki
 from deploys.topology import address
 from deploys.versions import KAFKA_VERSION
 from shared.names import KAFKA_ADMIN_USER
+
+
+def node_names(brokers) -> list[str]:
+    """The name each broker's certificate gives it (its CN): its principal on the brokers' own listeners."""
+    names = [pki.HostNames.of(member.name, address(member)) for member in brokers]
+    for member, each in zip(brokers, names):
+        if not each:
+            raise DeployError(f"{member.name}: neither a DNS name nor an IP address to know this broker by: "
+                              f"give the host an `address` in the inventory")
+    return [each.common_name for each in names]
 
 
 def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir, state_dir, bootstrap) -> dict:
@@ -25,12 +35,14 @@ def configure(settings, common, home, node, brokers, data_dir, tmp_dir, log_dir,
         raise DeployError(f"{host.name}: {address()} does not resolve on the host (Kafka binds to it)")
     count = len(brokers)
     tls = listener_files()
+    # with TLS the nodes know each other by their certificates' names; without, all log in as the admin
+    super_users = [f"User:{name}" for name in [KAFKA_ADMIN_USER, *(node_names(brokers) if tls else ())]]
     server_properties = files.template(
         name="Configure Kafka (server.properties)", src=template(__package__, "server.properties.j2"),
         dest=f"{CONF_DIR}/server.properties", user="root", group=common.service_user, mode="0640",
         settings=settings, node_id=node, bind_address=bind_address, advertised_host=address(),
         voters=[f"{i}@{address(m)}:{settings.kafka_controller_port}" for i, m in enumerate(brokers, 1)],
-        admin_user=KAFKA_ADMIN_USER, data_dir=data_dir,
+        admin_user=KAFKA_ADMIN_USER, super_users=super_users, data_dir=data_dir,
         replication=settings.replication(count), min_insync=settings.min_insync(count),
         tls=tls, keystore=tls and pem_keystore(tls, CONF_DIR),
     )

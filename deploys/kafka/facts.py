@@ -72,3 +72,26 @@ class KafkaClusterState(FactBase):
                 elif resource and (match := ACL_ENTRY.search(line)):
                     state.acls.add((match[1], *resource, match[2]))
         return state
+
+
+class AdminPasswordDigest(FactBase):
+    """SHA-256 of the password in the admin's client settings on the host (root only: the
+    password itself never leaves the host); None when there are none yet (a fresh host)."""
+
+    def command(self, path: str) -> str:
+        return (f"if [ -f {path} ]; then sed -n 's/^sasl\\.jaas\\.config=.* password=\"\\([^\"]*\\)\";$/\\1/p' {path} "
+                f"| tr -d '\\n' | sha256sum | cut -d' ' -f1; fi")
+
+    def process(self, output):
+        return output[0].strip() if output and output[0].strip() else None
+
+
+class InterBrokerListener(FactBase):
+    """The listener the brokers' configuration names for their own traffic (BROKER: they log
+    in as the admin; INTERNAL: by certificate); None before the first run."""
+
+    def command(self, path: str) -> str:
+        return f"sed -n 's/^inter\\.broker\\.listener\\.name=//p' {path} 2>/dev/null || true"
+
+    def process(self, output):
+        return output[0].strip() if output and output[0].strip() else None

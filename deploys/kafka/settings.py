@@ -22,8 +22,9 @@ PASSWORD_PATTERN = r"^[A-Za-z0-9._~+/@%:!#*-]{16,}$"
 class Settings(ComponentSettings):
     groups = ("kafka",)
 
-    kafka_port: Port = 9092  # clients and brokers (SASL/SCRAM)
-    kafka_controller_port: Port = 9093  # the KRaft quorum (SASL/PLAIN)
+    kafka_port: Port = 9092  # the services and tools (SASL/SCRAM)
+    kafka_internal_port: Port = 9094  # broker to broker (mutual TLS; unused with TLS off)
+    kafka_controller_port: Port = 9093  # the KRaft quorum (mutual TLS; SASL/PLAIN with TLS off)
     kafka_admin_password: str = secret("BIGDATA_KAFKA_ADMIN_PASSWORD", pattern=PASSWORD_PATTERN)
     # each service's own user (deploys/kafka/users.py)
     kafka_producer_password: str = secret("BIGDATA_KAFKA_PRODUCER_PASSWORD", pattern=PASSWORD_PATTERN)

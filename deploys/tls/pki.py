@@ -83,6 +83,12 @@ class HostNames:
     def __bool__(self) -> bool:
         return bool(self.dns or self.ips)
 
+    @property
+    def common_name(self) -> str:
+        """The subject's CN of a certificate for these names: the first DNS name, else the first
+        IP (what a listener that knows its peers by certificate names them by: Kafka's brokers)."""
+        return str((self.dns or self.ips)[0])
+
     def __str__(self) -> str:
         return ", ".join([*self.dns, *map(str, self.ips)])
 
@@ -130,7 +136,7 @@ def issue(ca: Ca, names: HostNames, days: int, now: datetime.datetime | None = N
     except x509.ExtensionNotFound:  # a CA of your own without one
         authority = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.cert.public_key())
     cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str((names.dns or names.ips)[0]))]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names.common_name)]))
             .issuer_name(ca.cert.subject)
             .public_key(public).serial_number(x509.random_serial_number())
             .not_valid_before(now - BACKDATE)

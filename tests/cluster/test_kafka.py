@@ -16,10 +16,12 @@ from ctl import ROOT, hosts
 from ctl.provision import containers_of, run_deploy
 from deploys.kafka import ADMIN_CONFIG, TOOL, Settings
 from deploys.kafka.users import RETIRED_USERS, USERS, user
+from deploys.tls import pki
+from shared import secrets
 from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, LIVE_GROUP, TICKS_TOPIC, WRITER_GROUP
-from tlskit import ANOTHER_CA, CA, another_ca
+from tlskit import ANOTHER_CA, CA, TLS_DIR, another_ca, settle
 
-PORT, CONTROLLER_PORT = 9092, 9093
+PORT, CONTROLLER_PORT, INTERNAL_PORT = 9092, 9093, 9094
 TOPICS = (TICKS_TOPIC, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC)
 KAFKA_ONLY = {"BIGDATA_COMPONENTS": "kafka"}  # a rerun touches the common base and Kafka only
 
@@ -197,18 +199,59 @@ def test_a_client_trusting_another_ca_is_refused(platform):
     assert value not in consumed(host, name, DEAD_LETTER_TOPIC, ADMIN_CONFIG)
 
 
-def test_both_listeners_present_the_hosts_certificate_for_its_name_and_address(platform):
+def test_every_listener_presents_the_hosts_certificate_for_its_name_and_address(platform):
     """What every client checks: the certificate chains to the platform's CA and names the
-    address it connects to (clients reach brokers at their IP, controllers at their name)."""
+    address it connects to (clients and brokers reach brokers at their IP, controllers at
+    their name). The nodes' own listeners want a certificate back: the host's."""
     checker = platform.hosts[0]
+    node = f"-cert {TLS_DIR}/host.crt -key {TLS_DIR}/host.key"
     for name in platform.names:
         ip = hosts.ip_address(name)
-        for port, target in ((PORT, ip), (CONTROLLER_PORT, name)):
+        for port, target, mine in ((PORT, ip, ""), (INTERNAL_PORT, ip, node), (CONTROLLER_PORT, name, node)):
             verify = "-verify_ip" if target == ip else "-verify_hostname"
-            reply = checker.run(f"openssl s_client -connect {ip}:{port} -CAfile {CA} {verify} {target} "
+            reply = checker.run(f"openssl s_client -connect {ip}:{port} -CAfile {CA} {verify} {target} {mine} "
                                 f"-verify_return_error -brief < /dev/null")
             said = reply.stdout + reply.stderr
             assert reply.rc == 0 and "Verification: OK" in said, f"{name}:{port}: {said[-1500:]}"
+
+
+def node_config(host, keystore: str | None) -> str:
+    """Client settings for the nodes' own listeners (mutual TLS): presenting `keystore`
+    (a PEM of key and certificate), or no certificate at all."""
+    path = f"/root/rig-node-{uuid.uuid4().hex[:8]}.properties"
+    body = (f"security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={CA}\n"
+            "request.timeout.ms=15000\ndefault.api.timeout.ms=20000\n")
+    if keystore:
+        body += f"ssl.keystore.type=PEM\nssl.keystore.location={keystore}\n"
+    host.run(f"umask 077 && cat > {path} <<'EOF'\n{body}EOF")
+    return path
+
+
+def test_the_nodes_own_listeners_admit_only_the_brokers_certificates(platform):
+    """Broker to broker and the quorum: no password, a certificate. No certificate is refused
+    in the handshake; one from the platform's CA for another name (not a broker's) is
+    authenticated but allowed nothing; the host's own is a super user (the nodes' principals)."""
+    host, name = platform.hosts[0], platform.names[0]
+    ip = hosts.ip_address(name)
+    ca = pki.load_ca(secrets.ca_file(pki.CA_CERT), secrets.ca_file(pki.CA_KEY))
+    key, cert = pki.issue(ca, pki.HostNames.of("intruder.example"), days=1)
+    intruder = "/root/rig-intruder.pem"
+    host.run(f"umask 077 && cat > {intruder} <<'EOF'\n{key.decode()}{cert.decode()}EOF")
+    own = host.check_output("ls /etc/kafka/keystore-*.pem")
+    asks = {  # a request only a super user may make, on each of the two listeners
+        INTERNAL_PORT: (f"org.apache.kafka.tools.ConfigCommand --bootstrap-server {ip}:{INTERNAL_PORT}",
+                        "--describe --entity-type users", f"user-principal '{KAFKA_ADMIN_USER}'"),
+        CONTROLLER_PORT: (f"org.apache.kafka.tools.MetadataQuorumCommand --bootstrap-controller {name}:{CONTROLLER_PORT}",
+                          "describe --status", "LeaderId:"),
+    }
+    for port, (tool, request, answer) in asks.items():
+        for keystore, expected in ((None, "certificate_required"),
+                                   (intruder, "Cluster authorization failed|ClusterAuthorizationException"),
+                                   (own, re.escape(answer))):
+            result = host.run(f"timeout 90 {TOOL} {tool} --command-config {node_config(host, keystore)} {request}")
+            said = result.stdout + result.stderr
+            assert re.search(expected, said), f"port {port}, {keystore or 'no certificate'}: {said[-2000:]}"
+            assert (result.rc == 0) == (keystore == own), f"port {port}, {keystore}: rc {result.rc}"
 
 
 def test_the_acls_are_exactly_the_users_table(platform):
@@ -262,6 +305,41 @@ def test_a_service_user_cannot_create_topics(platform):
     assert created.rc != 0 and "Authorization failed" in created.stdout + created.stderr
     listed = kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list").stdout.split()
     assert topic not in listed and set(TOPICS) <= set(listed)
+
+
+@pytest.mark.parametrize("platform", ["three_node"], ids=["three-node"], indirect=True)  # in file order
+def test_a_new_admin_password_is_a_run_applied_live_and_no_broker_restarts(platform):
+    """The brokers know each other by certificate, so the admin's password is the operators'
+    and the deploy's alone: a run sets the new one live, on three brokers, and none restarts;
+    the old password is refused, the new one and every host's admin settings log in, and
+    the brokers still replicate (an acks=all write with two replicas in sync)."""
+    variable = "BIGDATA_KAFKA_ADMIN_PASSWORD"
+    old, new = os.environ[variable], secrets.generate()[variable]
+    host, name = platform.hosts[0], platform.names[0]
+    settle(platform, KAFKA_ONLY, "kafka-settle")
+    pids = [each.check_output("systemctl show -p MainPID --value kafka") for each in platform.hosts]
+    old_login = client_config(host, KAFKA_ADMIN_USER, old)
+    try:
+        rotated = platform.deploy(extra_env={**KAFKA_ONLY, variable: new}, log_name="kafka-admin-rotate")
+        assert rotated.returncode == 0, rotated.output[-3000:]
+        assert f"Set the Kafka {KAFKA_ADMIN_USER}'s new password" in rotated.output
+        assert [each.check_output("systemctl show -p MainPID --value kafka") for each in platform.hosts] == pids, \
+            "a broker restarted"
+        refused = kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list", config=old_login, check=False)
+        assert refused.rc != 0 and "Authentication failed" in refused.stdout + refused.stderr, refused.stderr[-2000:]
+        kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list",
+              config=client_config(host, KAFKA_ADMIN_USER, new))
+        for each, each_name in zip(platform.hosts, platform.names):  # each host's admin settings, rewritten
+            assert under_replicated(each, each_name) == ""
+        value = f"rig-after-admin-rotation-{uuid.uuid4()}"
+        assert produce(host, name, DEAD_LETTER_TOPIC, value, user_config(host, "storage-writer")).rc == 0
+        again = platform.deploy(extra_env={**KAFKA_ONLY, variable: new}, log_name="kafka-admin-again")
+        assert (again.returncode, again.changed) == (0, 0), again.output[-3000:]
+    finally:
+        back = platform.deploy(extra_env=KAFKA_ONLY, log_name="kafka-admin-rotate-back")
+        assert back.returncode == 0, back.output[-3000:]
+    kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list", config=old_login)
+    assert [each.check_output("systemctl show -p MainPID --value kafka") for each in platform.hosts] == pids
 
 
 def test_broker_memory(platform):
