@@ -72,6 +72,9 @@ class Settings(ComponentSettings):
     # replication factor of the pipeline's keyspace and system_auth in each data
     # center; unset: min(3, the data center's nodes)
     cassandra_replication_factor: int | None = Field(None, ge=1)
+    # how long a tick is kept (the ticks table's default TTL; 0: forever); at the default
+    # 1,000 ticks/s a day is 86 million rows
+    cassandra_ticks_ttl_days: int = Field(7, ge=0, le=3650)
     cassandra_superuser: str = Field("bigdata_admin", pattern=r"^[a-z][a-z0-9_]{2,47}$")
     cassandra_password: str = secret("BIGDATA_CASSANDRA_PASSWORD", min_length=16)
     # each service's login role (deploys/cassandra/roles.py)
@@ -160,8 +163,9 @@ def same_replication(current: dict | None, factors: dict[str, int]) -> bool:
     return {k: int(v) for k, v in current.items() if k != "class"} == factors
 
 
-def render_schema(text: str, keyspace: str, factors: dict[str, int]) -> str:
-    return text.replace("{keyspace}", keyspace).replace("{replication}", replication_cql(factors))
+def render_schema(text: str, keyspace: str, factors: dict[str, int], ticks_ttl_days: int) -> str:
+    return (text.replace("{keyspace}", keyspace).replace("{replication}", replication_cql(factors))
+            .replace("{ticks_ttl}", str(ticks_ttl_days * 86400)))
 
 
 def schema_tables(text: str) -> list[str]:
@@ -181,6 +185,7 @@ def install_cassandra():
             services' login roles (deploys/cassandra/roles.py)
         cassandra_heap_mb: JVM heap (unset: derived from the host's memory)
         cassandra_replication_factor: unset: min(3, nodes in the data center)
+        cassandra_ticks_ttl_days: how long a tick is kept (the ticks table's default TTL; 0: forever)
         cassandra_cluster_name, cassandra_dc, cassandra_rack, cassandra_*_port
         tls_enabled, tls_dir (deploys/tls): clients over TLS only, nodes over mutual TLS
     """
@@ -280,7 +285,8 @@ def install_cassandra():
         server.shell(name="Drop the default superuser", commands=[f"{CLIENT} drop-default-superuser"], _env=env)
     if first:
         schema = files.put(name="Upload the pipeline's schema", dest=f"{CONF_DIR}/schema.cql",
-                           src=StringIO(render_schema(schema_text, KEYSPACE, factors)),
+                           src=StringIO(render_schema(schema_text, KEYSPACE, factors,
+                                                      settings.cassandra_ticks_ttl_days)),
                            user="root", group=user, mode="0640")
         server.shell(name=f"Apply the schema of keyspace {KEYSPACE}",
                      commands=[f"{CLIENT} exec -f {CONF_DIR}/schema.cql",

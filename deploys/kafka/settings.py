@@ -42,7 +42,10 @@ class Settings(ComponentSettings):
     kafka_replication_factor: int | None = Field(None, ge=1)
     kafka_min_insync_replicas: int | None = Field(None, ge=1)
     kafka_partitions: int = Field(3, ge=1)
+    # how long, and how much per partition (unset: no size limit), a topic keeps; the older
+    # segments are deleted first
     kafka_log_retention_hours: int = Field(168, ge=1)
+    kafka_log_retention_mb: int | None = Field(None, ge=1)
     kafka_log_segment_mb: int = Field(1024, ge=1, le=2047)
     kafka_network_threads: int = Field(3, ge=1)
     kafka_io_threads: int = Field(8, ge=1)

@@ -1,6 +1,6 @@
 """What every service process has: structured logs (one JSON object a line on
-stdout), counters, a small HTTP endpoint (GET /health, plus the service's own
-routes), and a stop flag that SIGTERM and SIGINT set.
+stdout), counters, a small HTTP endpoint (GET /health, GET /metrics for Prometheus,
+plus the service's own routes), and a stop flag that SIGTERM and SIGINT set.
 
     service = Service("storage-writer", settings, default_port=8011)
     service.start()                       # signals + HTTP
@@ -21,6 +21,8 @@ from collections import Counter
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable, TypeVar
+
+from services.core import metrics
 
 # A route: (method, path, body) -> (HTTP status, JSON-able reply)
 Route = Callable[[str, str, bytes], "tuple[int, object] | None"]
@@ -84,6 +86,7 @@ class Service:
         self.started = time.time()
         self._lock = threading.Lock()
         self._http: ThreadingHTTPServer | None = None
+        self._metrics = metrics.registry_of(self)
 
     # --- counters ------------------------------------------------------------------
     def count(self, name: str, amount: int = 1) -> None:
@@ -128,8 +131,11 @@ class Service:
         if self.state != "stopping":
             self.state = "running" if problem is None else "degraded"
 
+    def uptime(self) -> float:
+        return round(time.time() - self.started, 1)
+
     def health(self) -> tuple[int, dict]:
-        body = {"service": self.name, "status": self.state, "uptime_s": round(time.time() - self.started, 1),
+        body = {"service": self.name, "status": self.state, "uptime_s": self.uptime(),
                 "counters": self.snapshot()}
         if self.problem:
             body["problem"] = self.problem
@@ -143,7 +149,7 @@ class Service:
     def finish(self, code: int) -> int:
         self.state = "stopped"
         self.log.info("stopped", extra={"exit_code": code, "counters": self.snapshot(),
-                                        "uptime_s": round(time.time() - self.started, 1)})
+                                        "uptime_s": self.uptime()})
         if self._http:
             self._http.shutdown()
             self._http.server_close()
@@ -165,10 +171,10 @@ class Service:
             protocol_version = "HTTP/1.1"
             timeout = service.settings.http_timeout_s  # a stalled client is dropped (http.server closes it)
 
-            def _reply(self, status: int, body) -> None:
-                data = (json.dumps(body) + "\n").encode()
+            def _reply(self, status: int, body, content_type: str = "application/json") -> None:
+                data = body if isinstance(body, bytes) else (json.dumps(body) + "\n").encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 if self.close_connection:
                     self.send_header("Connection", "close")
@@ -195,6 +201,8 @@ class Service:
                 try:
                     if method == "GET" and path == "/health":
                         reply = service.health()
+                    elif method == "GET" and path == "/metrics":
+                        return self._reply(200, metrics.exposition(service._metrics), metrics.CONTENT_TYPE)
                     else:
                         reply = service.routes(method, path, body) if service.routes else None
                     self._reply(*(reply or (404, {"error": f"no route {method} {path}"})))

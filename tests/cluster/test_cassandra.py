@@ -260,6 +260,26 @@ def test_ticks_table_has_the_pipelines_columns(platform):
     assert {"price", "currency", "volume", "source"} <= set(columns)
 
 
+def test_ticks_expire_after_the_settings_days_in_day_long_compaction_windows(platform):
+    """The data lifecycle: the ticks table's default TTL is cassandra_ticks_ttl_days (7 by
+    default), so a tick written without one (as the writer writes them) expires then, and
+    TimeWindowCompactionStrategy keeps each day apart (an expired day is dropped whole)."""
+    host = platform.hosts[0]
+    week = 7 * 86400
+    symbol, day = f"TTL{uuid.uuid4().hex[:6].upper()}", time.strftime("%Y-%m-%d", time.gmtime())
+    answer = cql(host, [address_of(host)], statements=[
+        ("SELECT default_time_to_live, compaction FROM system_schema.tables "
+         "WHERE keyspace_name = %s AND table_name = %s", [KEYSPACE, TICKS_TABLE]),
+        (f"INSERT INTO {KEYSPACE}.{TICKS_TABLE} (symbol, day, trade_time, tick_id, price, currency, volume, "
+         f"source) VALUES (%s, %s, toTimestamp(now()), 'ttl', 1.0, 'USD', 1, 'rig')", [symbol, day]),
+        (f"SELECT TTL(price) FROM {KEYSPACE}.{TICKS_TABLE} WHERE symbol = %s AND day = %s", [symbol, day])])
+    (ttl, compaction), = answer["rows"][0]
+    assert ttl == week and "TimeWindowCompactionStrategy" in compaction, answer["rows"][0]
+    assert "'compaction_window_unit': 'DAYS'" in compaction and "'compaction_window_size': '1'" in compaction
+    (left,), = answer["rows"][2]
+    assert week - 60 < left <= week, f"a new tick's TTL: {left} s"
+
+
 def test_superuser_credentials_file_is_root_only(platform):
     for index, host in enumerate(platform.hosts):
         creds = host.file("/etc/bigdata/cassandra/credentials")

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+
 import http_call
 from ctl import ROOT, hosts, images
 from deploys import tls
@@ -140,6 +142,14 @@ class ServiceProcess:
             return self.http()[1]
         except (OSError, ValueError):
             return {}
+
+    def metrics(self) -> dict[tuple[str, str | None], float]:
+        """GET /metrics, read by Prometheus' own parser: (sample name, its reason or status
+        label, if any) -> value."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as reply:
+            text = reply.read().decode()
+        return {(sample.name, sample.labels.get("reason") or sample.labels.get("status")): sample.value
+                for family in text_string_to_metric_families(text) for sample in family.samples}
 
     def wait_for(self, predicate, timeout: float = 60, what: str = "condition") -> dict:
         deadline = time.monotonic() + timeout

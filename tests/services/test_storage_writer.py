@@ -177,6 +177,13 @@ def test_malformed_ticks_are_dead_lettered_counted_and_cost_no_valid_tick(servic
         assert counters.get(f"rejected.{reason}") == list(expected.values()).count(reason), (reason, counters)
     assert counters["dead_lettered"] == len(expected)
     assert writer.health()["status"] == "running"
+    # the same, as Prometheus scrapes it (GET /metrics): dead letters by reason, rows stored
+    scraped = writer.metrics()
+    for reason in set(expected.values()):
+        assert scraped[("bigdata_rejected_total", reason)] == list(expected.values()).count(reason), reason
+    assert scraped[("bigdata_dead_lettered_total", None)] == len(expected)
+    assert scraped[("bigdata_stored_total", None)] == counters["stored"] >= len(valid_ids)
+    assert scraped[("bigdata_health", "running")] == 1
     assert writer.terminate() == 0
 
 

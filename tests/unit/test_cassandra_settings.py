@@ -122,10 +122,11 @@ def test_replication_comparison_reads_system_schema_maps():
 
 def test_schema_is_rendered_with_the_keyspace_and_its_replication():
     text = (ROOT / "services/core/schema.cql").read_text()
-    rendered = render_schema(text, "stocks", {"dc1": 3})
+    rendered = render_schema(text, "stocks", {"dc1": 3}, ticks_ttl_days=7)
     assert "CREATE KEYSPACE IF NOT EXISTS stocks" in rendered
     assert "{'class': 'NetworkTopologyStrategy', 'dc1': 3}" in rendered
-    assert "{keyspace}" not in rendered and "{replication}" not in rendered
+    assert "ALTER TABLE stocks.ticks WITH default_time_to_live = 604800" in rendered
+    assert "{keyspace}" not in rendered and "{replication}" not in rendered and "{ticks_ttl}" not in rendered
     assert replication_cql({"dc1": 3, "dc2": 1}) == "{'class': 'NetworkTopologyStrategy', 'dc1': 3, 'dc2': 1}"
     assert schema_tables(text) == ["ticks"]
 

@@ -9,7 +9,9 @@ import jinja2
 import pytest
 
 from deploys.common import template
+from deploys.kafka import Settings
 from deploys.kafka.facts import AdminPasswordDigest, InterBrokerListener
+from test_kafka_settings import SECRETS
 
 TEMPLATES = Path(template("deploys.kafka", "client.properties.j2")).parent
 
@@ -39,10 +41,7 @@ def test_no_admin_settings_no_digest(tmp_path):
 
 @pytest.mark.parametrize("tls, listener", [(True, "INTERNAL"), (False, "BROKER")])
 def test_the_inter_broker_listener_is_read_from_the_rendered_server_properties(tmp_path, tls, listener):
-    settings = type("S", (), {"kafka_port": 9092, "kafka_internal_port": 9094, "kafka_controller_port": 9093,
-                              "kafka_admin_password": "x" * 16, "kafka_partitions": 3,
-                              "kafka_network_threads": 3, "kafka_io_threads": 8,
-                              "kafka_log_retention_hours": 168, "kafka_log_segment_mb": 1024})()
+    settings = Settings(**SECRETS, kafka_log_retention_mb=512)
     files = type("Files", (), {"ca": "/ca.crt", "key": "/host.key", "cert": "/host.crt"})() if tls else None
     path = tmp_path / "server.properties"
     path.write_text(render("server.properties.j2", settings=settings, node_id=1, bind_address="10.0.0.1",
@@ -51,6 +50,7 @@ def test_the_inter_broker_listener_is_read_from_the_rendered_server_properties(t
                            data_dir="/data", replication=1, min_insync=1, tls=files, keystore="/ks.pem"))
     text = path.read_text()
     assert fact_of(InterBrokerListener(), path=str(path)) == listener
+    assert f"log.retention.bytes={512 * 1024 * 1024}" in text.splitlines()
     if tls:  # no password between the nodes: the brokers' listeners authenticate by certificate
         assert "super.users=User:admin;User:bigdata" in text and 'password="' not in text
         assert "listener.name.internal.ssl.client.auth=required" in text
