@@ -51,6 +51,26 @@ def kafka_error(service: Service, error) -> None:
         service.healthy(f"kafka: {error.str()}")
 
 
+class LagWatch:
+    """Whether a consumer has fallen behind for good: its lag above `limit` records for
+    `grace_s` seconds or more (a burst it works off within the grace is no problem); a lag
+    back within the limit clears it."""
+
+    def __init__(self, limit: int, grace_s: float):
+        self.limit, self.grace_s = limit, grace_s
+        self.since: float | None = None  # when the lag went over the limit
+
+    def problem(self, lag: int, now: float) -> str | None:
+        if lag <= self.limit:
+            self.since = None
+            return None
+        self.since = now if self.since is None else self.since
+        behind = now - self.since
+        if behind < self.grace_s:
+            return None
+        return f"{lag} records behind for {behind:.0f} s (over {self.limit} for {self.grace_s:.0f} s or more)"
+
+
 class ConsumeLoop:
     def __init__(self, service: Service, group: str, topic: str, batch_size: int, handler: Handler,
                  max_backoff: float = 10.0):
@@ -65,9 +85,12 @@ class ConsumeLoop:
         self.committed: dict[int, int] = {}
         self.last_commit: float | None = None
         self.lag: dict[int, int] = {}  # partition -> records behind the end the broker last reported
+        self.lag_watch = LagWatch(self.settings.lag_limit, self.settings.lag_grace_s)
+        self.lag_problem: str | None = None  # what LagWatch says, while it says it
         service.details = lambda: {"group": group, "topic": topic, "assigned_partitions": list(self.assigned),
                                    "committed_offsets": dict(self.committed),
                                    "lag": sum(self.lag.get(p, 0) for p in self.assigned)}
+        service.lag = lambda: {(topic, p): self.lag.get(p, 0) for p in self.assigned}
 
     def _on_assign(self, consumer, partitions) -> None:
         self.assigned = sorted(p.partition for p in partitions)
@@ -117,7 +140,7 @@ class ConsumeLoop:
                     backoff = min(backoff * 2, self.max_backoff)
                     continue
                 backoff = 0.5
-                service.healthy()
+                service.healthy(self.lag_problem)
         finally:
             consumer.close()  # leaves the group: its partitions move at once
             dlq.flush(10)
@@ -170,7 +193,8 @@ class ConsumeLoop:
 
     def _measure_lag(self, consumer) -> None:
         """Each assigned partition's lag: the end offset its last fetch saw (librdkafka's
-        cached value, no request) less the committed offset."""
+        cached value, no request) less the committed offset; the service is degraded while
+        LagWatch says it has fallen behind."""
         from confluent_kafka import KafkaException, TopicPartition
         for partition in self.assigned:
             committed = self.committed.get(partition)
@@ -180,6 +204,12 @@ class ConsumeLoop:
                 continue
             if committed is not None and end >= 0:
                 self.lag[partition] = max(0, end - committed)
+        problem = self.lag_watch.problem(sum(self.lag.get(p, 0) for p in self.assigned), time.monotonic())
+        if problem:
+            self.service.healthy(problem)
+        elif self.lag_problem:  # caught up: what else made it degraded clears with the next good batch
+            self.service.healthy()
+        self.lag_problem = problem
 
     def _rewind(self, consumer, records) -> None:
         from confluent_kafka import TopicPartition

@@ -5,6 +5,7 @@ collector), so /health and /metrics never disagree.
     bigdata_stored_total{service="storage-writer"} 1200
     bigdata_rejected_total{service="storage-writer",reason="bad_price"} 3
     bigdata_health{service="storage-writer",status="running"} 1
+    bigdata_consumer_lag_records{service="storage-writer",topic="ticks",partition="0"} 12
 """
 from __future__ import annotations
 
@@ -49,6 +50,13 @@ class _ServiceCollector:
         for state in STATES:
             health.add_metric([name, state], 1.0 if self.service.state == state else 0.0)
         yield health
+        if self.service.lag:
+            lag = GaugeMetricFamily("bigdata_consumer_lag_records", "Records behind the partition's end "
+                                    "(the end its last fetch saw, less the committed offset)",
+                                    labels=["service", "topic", "partition"])
+            for (topic, partition), behind in sorted(self.service.lag().items()):
+                lag.add_metric([name, topic, str(partition)], behind)
+            yield lag
         uptime = GaugeMetricFamily("bigdata_uptime_seconds", "Seconds since the service started", labels=["service"])
         uptime.add_metric([name], self.service.uptime())
         yield uptime

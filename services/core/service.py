@@ -81,6 +81,8 @@ class Service:
         self.state = "starting"
         self.problem: str | None = None  # what makes health fail, if anything
         self.details: Callable[[], dict] | None = None  # extra fields for /health
+        # a consumer's lag, (topic, partition) -> records behind, for /metrics
+        self.lag: Callable[[], dict[tuple[str, int], int]] | None = None
         # when set, every request but a GET must carry `Authorization: Bearer <this>`
         self.control_token: str | None = None
         self.started = time.time()

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     http_timeout_s: float = Field(10.0, gt=0, description="a client that sends nothing for this long is dropped "
                                                            "(a slow client never holds a connection for long)")
     http_max_connections: int = Field(32, gt=0, description="connections served at once; more get 503 at once")
+    lag_limit: int = Field(10000, gt=0, description="a consumer (writer, publisher) this many records behind its "
+                                                    "topic's end for longer than BIGDATA_LAG_GRACE_S is degraded")
+    lag_grace_s: float = Field(60.0, gt=0, description="how long a consumer may stay over BIGDATA_LAG_LIMIT before "
+                                                       "its /health says degraded, with the lag")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     # --- the tick contract (validation) -------------------------------------------

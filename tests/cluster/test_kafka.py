@@ -19,7 +19,7 @@ from deploys.kafka.users import RETIRED_USERS, USERS, user
 from deploys.tls import pki
 from shared import secrets
 from shared.names import ANALYTICS_TOPIC, DEAD_LETTER_TOPIC, KAFKA_ADMIN_USER, LIVE_GROUP, TICKS_TOPIC, WRITER_GROUP
-from tlskit import ANOTHER_CA, CA, TLS_DIR, another_ca, settle
+from tlskit import ANOTHER_CA, CA, TLS_DIR, another_ca
 
 PORT, CONTROLLER_PORT, INTERNAL_PORT = 9092, 9093, 9094
 TOPICS = (TICKS_TOPIC, ANALYTICS_TOPIC, DEAD_LETTER_TOPIC)
@@ -305,41 +305,6 @@ def test_a_service_user_cannot_create_topics(platform):
     assert created.rc != 0 and "Authorization failed" in created.stdout + created.stderr
     listed = kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list").stdout.split()
     assert topic not in listed and set(TOPICS) <= set(listed)
-
-
-@pytest.mark.parametrize("platform", ["three_node"], ids=["three-node"], indirect=True)  # in file order
-def test_a_new_admin_password_is_a_run_applied_live_and_no_broker_restarts(platform):
-    """The brokers know each other by certificate, so the admin's password is the operators'
-    and the deploy's alone: a run sets the new one live, on three brokers, and none restarts;
-    the old password is refused, the new one and every host's admin settings log in, and
-    the brokers still replicate (an acks=all write with two replicas in sync)."""
-    variable = "BIGDATA_KAFKA_ADMIN_PASSWORD"
-    old, new = os.environ[variable], secrets.generate()[variable]
-    host, name = platform.hosts[0], platform.names[0]
-    settle(platform, KAFKA_ONLY, "kafka-settle")
-    pids = [each.check_output("systemctl show -p MainPID --value kafka") for each in platform.hosts]
-    old_login = client_config(host, KAFKA_ADMIN_USER, old)
-    try:
-        rotated = platform.deploy(extra_env={**KAFKA_ONLY, variable: new}, log_name="kafka-admin-rotate")
-        assert rotated.returncode == 0, rotated.output[-3000:]
-        assert f"Set the Kafka {KAFKA_ADMIN_USER}'s new password" in rotated.output
-        assert [each.check_output("systemctl show -p MainPID --value kafka") for each in platform.hosts] == pids, \
-            "a broker restarted"
-        refused = kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list", config=old_login, check=False)
-        assert refused.rc != 0 and "Authentication failed" in refused.stdout + refused.stderr, refused.stderr[-2000:]
-        kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list",
-              config=client_config(host, KAFKA_ADMIN_USER, new))
-        for each, each_name in zip(platform.hosts, platform.names):  # each host's admin settings, rewritten
-            assert under_replicated(each, each_name) == ""
-        value = f"rig-after-admin-rotation-{uuid.uuid4()}"
-        assert produce(host, name, DEAD_LETTER_TOPIC, value, user_config(host, "storage-writer")).rc == 0
-        again = platform.deploy(extra_env={**KAFKA_ONLY, variable: new}, log_name="kafka-admin-again")
-        assert (again.returncode, again.changed) == (0, 0), again.output[-3000:]
-    finally:
-        back = platform.deploy(extra_env=KAFKA_ONLY, log_name="kafka-admin-rotate-back")
-        assert back.returncode == 0, back.output[-3000:]
-    kafka(host, name, "org.apache.kafka.tools.TopicCommand", "--list", config=old_login)
-    assert [each.check_output("systemctl show -p MainPID --value kafka") for each in platform.hosts] == pids
 
 
 def test_broker_memory(platform):
