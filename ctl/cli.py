@@ -5,6 +5,8 @@
     ./bigdata logs [-f] C  the journal of component or app C (kafka, cassandra, ..., producer, dashboard, ...)
     ./bigdata scale A=N    run N replicas of app A (e.g. storage-writer=3) on the node's swarm; `up` keeps it
     ./bigdata provision    deploy the platform and the pipeline to the node again (the Vagrantfile runs it)
+    ./bigdata backup       a backup of the pipeline's keyspace (Cassandra snapshots and schema)
+    ./bigdata restore NAME load a backup's rows into the node
     ./bigdata down         remove the node and everything `up` made
     ./bigdata test         install what is missing, build images and the mirror, run every test
     ./bigdata images       build the base, host and service images (only what changed)
@@ -72,6 +74,16 @@ def _scale(args: argparse.Namespace) -> int:
     return local.scale(args.apps)
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from ctl import local
+    return local.backup()
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from ctl import local
+    return local.restore(args.name)
+
+
 def _down(args: argparse.Namespace) -> None:
     from ctl import local
     local.down()
@@ -121,6 +133,10 @@ def parser() -> argparse.ArgumentParser:
     scale = command("scale", "run N replicas of a pipeline app on the local node's swarm (kept by the next `up`)",
                     _scale)
     scale.add_argument("apps", nargs="+", metavar="APP=N", help="e.g. storage-writer=3")
+    command("backup", "a backup of the pipeline's keyspace on the local node (each node's Cassandra snapshot "
+                      "and the schema, in cassandra_backup_dir; the newest cassandra_backup_keep kept)", _backup)
+    restore = command("restore", "load a backup's rows into the local node's keyspace", _restore)
+    restore.add_argument("name", help="the backup's name, e.g. 20261202T130501Z (`./bigdata backup` prints it)")
     command("down", "remove the local node and everything `up` made", _down)
     tests = command("test", "install what is missing and run every test (pytest arguments may follow)",
                     lambda args: test(args.pytest_args))

@@ -11,15 +11,18 @@ import socket
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 from ctl import ROOT, health, hosts, images, prereqs
 from ctl.console import Exit, Progress, fail, run, say, step
 from ctl.provision import LOGS, load_inventory, run_deploy
 from shared import secrets
 from deploys.inventory import collect, inventory_groups
-from deploys import spark
+from deploys import cassandra, spark
+from deploys.cassandra import backup as cassandra_backup
 from deploys.tls import pki
 from marathon.apps import SERVICES
+from shared.names import KEYSPACE
 
 INVENTORY = "inventories/bigdata.py"
 # BIGDATA_LOCAL_PREFIX renames the node, its network and its owner label, so that a
@@ -288,6 +291,37 @@ def logs(what: str, follow: bool = False, lines: int = 200) -> int:
         command = ["docker", "exec", *tty, name, "docker", "service", "logs", "--no-task-ids", "--tail", str(lines),
                    f"{stack()}_{what}"]
     os.execvp("docker", command + (["--follow"] if follow else []))  # docker's output and exit code, unbuffered
+
+
+def backup() -> int:
+    """A backup of the pipeline's keyspace from the node (deploys/backup.py); where it went."""
+    _must_run()
+    name = os.environ.setdefault("BIGDATA_BACKUP", cassandra_backup.new_name())
+    _deploy("deploys/backup.py", f"{PREFIX}backup", f"backing up keyspace {KEYSPACE} as {name}")
+    say(f"backup {name}: {Path(_cassandra().cassandra_backup_dir) / name}")
+    return Exit.OK
+
+
+def restore(name: str) -> int:
+    """A backup's rows loaded into the node's keyspace (deploys/restore.py)."""
+    _must_run()
+    directory = Path(_cassandra().cassandra_backup_dir)
+    if not (directory / name).is_dir():
+        known = sorted(p.name for p in directory.glob("*T*Z")) if directory.is_dir() else []
+        fail(f"no backup {name!r} in {directory}; its backups: {', '.join(known) or 'none yet (`./bigdata backup`)'}",
+             Exit.USAGE)
+    os.environ["BIGDATA_BACKUP"] = name
+    _deploy("deploys/restore.py", f"{PREFIX}restore", f"restoring backup {name} into keyspace {KEYSPACE}")
+    return Exit.OK
+
+
+def _cassandra() -> cassandra.Settings:
+    return cassandra.Settings.from_values(node_values())
+
+
+def _must_run() -> None:
+    if not _running(node()):
+        fail(f"the {node()} node is not running: `./bigdata up` starts it", Exit.NOT_UP)
 
 
 def down() -> None:

@@ -71,6 +71,9 @@ kafka = (_data_nodes, {
     "kafka_heap_mb": 6144,                    # JVM heap per broker (unset: a quarter of memory, up to 6 GiB)
     "kafka_partitions": 12,                   # partitions of the pipeline's topics: the consumers' parallelism
     "kafka_log_retention_hours": 72,          # how long ticks stay in Kafka (Cassandra keeps the history)
+    # "kafka_log_retention_mb": 51200,        # ... and how much per partition (unset: no size limit)
+    # durability: kafka_flush_messages / kafka_flush_ms force an fsync (unset: replication makes
+    # a record durable, the production default; README, "Durability")
 })
 
 # --- Cassandra (deploys/cassandra): the price history --------------------------------------
@@ -80,7 +83,12 @@ cassandra = (_data_nodes, {
     "cassandra_cluster_name": "bigdata-production",  # fixed once the ring exists
     "cassandra_dc": "eu-west",                # the data center of these nodes (racks: per host, above)
     "cassandra_heap_mb": 8192,                # JVM heap per node (unset: Cassandra's rule, up to 8 GiB)
+    "cassandra_ticks_ttl_days": 30,           # how long a tick is kept (0: forever)
+    "cassandra_backup_dir": "/srv/backups/bigdata",  # on the control machine: deploys/backup.py's backups
+    "cassandra_backup_keep": 14,              # the newest kept
     # cassandra_superuser: the role that replaces the default `cassandra` superuser
+    # durability: cassandra_commitlog_sync "periodic" (every 10 s: the production default with
+    # three replicas), "batch" or "group" (README, "Durability")
 })
 
 # --- Redis (deploys/redis): the latest analytics for the dashboard -------------------

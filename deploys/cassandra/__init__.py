@@ -22,6 +22,7 @@ import json
 import re
 from io import StringIO
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pyinfra import host
@@ -75,6 +76,16 @@ class Settings(ComponentSettings):
     # how long a tick is kept (the ticks table's default TTL; 0: forever); at the default
     # 1,000 ticks/s a day is 86 million rows
     cassandra_ticks_ttl_days: int = Field(7, ge=0, le=3650)
+    # durability (README, "Durability"): when the commit log reaches the disk. periodic: every
+    # period, writes acknowledged before (a host crash loses up to a period of acknowledged
+    # writes unless another replica has them); batch: before each write is acknowledged;
+    # group: every window, writes waiting for it
+    cassandra_commitlog_sync: Literal["periodic", "batch", "group"] = "periodic"
+    cassandra_commitlog_sync_period_ms: int = Field(10000, ge=1)  # periodic
+    cassandra_commitlog_sync_group_window_ms: int = Field(15, ge=1)  # group
+    # backups (deploys/cassandra/backup.py): where they go, on the control machine, and how many are kept
+    cassandra_backup_dir: str = str(Path(__file__).resolve().parents[2] / "backups")
+    cassandra_backup_keep: int = Field(7, ge=1)
     cassandra_superuser: str = Field("bigdata_admin", pattern=r"^[a-z][a-z0-9_]{2,47}$")
     cassandra_password: str = secret("BIGDATA_CASSANDRA_PASSWORD", min_length=16)
     # each service's login role (deploys/cassandra/roles.py)
@@ -151,6 +162,15 @@ def replication(dc_sizes: dict[str, int], rf: int | None) -> dict[str, int]:
     return {dc: rf if rf is not None else min(DEFAULT_RF, nodes) for dc, nodes in sorted(dc_sizes.items())}
 
 
+def ring_factors(settings: Settings) -> dict[str, int]:
+    """The pipeline's keyspace's replication factor per data center, for this inventory's ring."""
+    dc_sizes: dict[str, int] = {}
+    for member in members("cassandra"):
+        dc = member.data.get("cassandra_dc") or settings.cassandra_dc
+        dc_sizes[dc] = dc_sizes.get(dc, 0) + 1
+    return replication(dc_sizes, settings.cassandra_replication_factor)
+
+
 def replication_cql(factors: dict[str, int]) -> str:
     return "{" + ", ".join(["'class': 'NetworkTopologyStrategy'",
                             *(f"'{dc}': {n}" for dc, n in factors.items())]) + "}"
@@ -200,11 +220,7 @@ def install_cassandra():
     if not listen_address:
         raise ValueError(f"{host.name}: {address()} does not resolve to an IPv4 address on the host")
     seeds = [host.get_fact(ResolvedAddress, hostname=address(m)) or address(m) for m in ring[:SEED_COUNT]]
-    dc_sizes: dict[str, int] = {}
-    for member in ring:
-        dc = member.data.get("cassandra_dc") or settings.cassandra_dc
-        dc_sizes[dc] = dc_sizes.get(dc, 0) + 1
-    factors = replication(dc_sizes, settings.cassandra_replication_factor)
+    factors = ring_factors(settings)
 
     if settings.cassandra_heap_mb:
         heap_mb, heap_origin = settings.cassandra_heap_mb, "cassandra_heap_mb"

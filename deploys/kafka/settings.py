@@ -46,6 +46,11 @@ class Settings(ComponentSettings):
     # segments are deleted first
     kafka_log_retention_hours: int = Field(168, ge=1)
     kafka_log_retention_mb: int | None = Field(None, ge=1)
+    # durability (README, "Durability"): unset, Kafka's default: a record is acknowledged once
+    # the in-sync replicas have it in memory, and the OS writes it to disk later; set, a
+    # partition is fsynced after this many records, or this many ms, whichever comes first
+    kafka_flush_messages: int | None = Field(None, ge=1)
+    kafka_flush_ms: int | None = Field(None, ge=1)
     kafka_log_segment_mb: int = Field(1024, ge=1, le=2047)
     kafka_network_threads: int = Field(3, ge=1)
     kafka_io_threads: int = Field(8, ge=1)

@@ -280,6 +280,47 @@ def test_ticks_expire_after_the_settings_days_in_day_long_compaction_windows(pla
     assert week - 60 < left <= week, f"a new tick's TTL: {left} s"
 
 
+@pytest.mark.parametrize("platform", ["one_node"], ids=["one-node"], indirect=True)  # in file order
+def test_a_backup_then_a_wipe_then_a_restore_brings_every_row_back(platform, tmp_path):
+    """deploys/backup.py snapshots the keyspace into cassandra_backup_dir (and its schema);
+    the table is wiped (TRUNCATE); deploys/restore.py loads the backup: every row is back,
+    counted and compared. A second backup with cassandra_backup_keep = 1 leaves only itself."""
+    host = platform.hosts[0]
+    contact = [address_of(host)]
+    symbol, day = f"BAK{uuid.uuid4().hex[:6].upper()}", time.strftime("%Y-%m-%d", time.gmtime())
+    rows = {f"bak-{n}": float(n) + 0.25 for n in range(500)}
+    cql(host, contact, statements=[
+        (f"INSERT INTO {KEYSPACE}.{TICKS_TABLE} (symbol, day, trade_time, tick_id, price, currency, volume, "
+         f"source) VALUES (%s, %s, toTimestamp(now()), %s, %s, 'USD', 1, 'rig')", [symbol, day, tick, price])
+        for tick, price in rows.items()])
+    select = (f"SELECT tick_id, price FROM {KEYSPACE}.{TICKS_TABLE} WHERE symbol = %s AND day = %s", [symbol, day])
+
+    def stored() -> dict[str, float]:
+        return dict(map(tuple, cql(host, contact, statements=[select])["rows"][0]))
+
+    assert stored() == rows
+    backups, name = tmp_path / "backups", "20260101T000000Z"
+    data = {"cassandra_backup_dir": str(backups)}
+    made = platform.deploy("deploys/backup.py", data=data, extra_env={"BIGDATA_BACKUP": name},
+                           log_name="cassandra-backup")
+    assert made.returncode == 0, made.output[-3000:]
+    assert (backups / name / "node-1.tar.gz").stat().st_size > 0
+    assert f"CREATE TABLE {KEYSPACE}.{TICKS_TABLE}" in (backups / name / "schema.cql").read_text()
+
+    cql(host, contact, statements=[(f"TRUNCATE {KEYSPACE}.{TICKS_TABLE}", None)])
+    assert stored() == {}, "the wipe"
+    restored = platform.deploy("deploys/restore.py", data=data, extra_env={"BIGDATA_BACKUP": name},
+                               log_name="cassandra-restore")
+    assert restored.returncode == 0, restored.output[-3000:]
+    assert stored() == rows, "every row back, each with its price"
+    assert host.run("ls /var/tmp/bigdata-backup").rc != 0, "the staging directory is gone"
+
+    later = platform.deploy("deploys/backup.py", data={**data, "cassandra_backup_keep": 1},
+                            extra_env={"BIGDATA_BACKUP": "20260102T000000Z"}, log_name="cassandra-backup-keep")
+    assert later.returncode == 0, later.output[-3000:]
+    assert sorted(p.name for p in backups.iterdir()) == ["20260102T000000Z"]
+
+
 def test_superuser_credentials_file_is_root_only(platform):
     for index, host in enumerate(platform.hosts):
         creds = host.file("/etc/bigdata/cassandra/credentials")
