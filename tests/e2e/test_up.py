@@ -203,6 +203,24 @@ def test_known_ticks_reach_cassandra_and_the_analytics_from_the_containers(backe
     known_ticks_end_to_end(backends, "up", 50, seed=11)
 
 
+def test_backup_and_restore_are_a_command_each(clone, up, progress):
+    """`./bigdata backup` keeps the keyspace's snapshot and schema in the checkout's backups/,
+    printing the name; `./bigdata restore <name>` loads it back into the running platform; a
+    name that is no backup is refused in one line, naming the ones there are. (Rows coming
+    back after a wipe: tests/cluster/test_cassandra.py.)"""
+    unknown = bigdata(clone, "restore", "19990101T000000Z", timeout=300)
+    assert unknown.returncode == 2 and "no backup '19990101T000000Z'" in unknown.stdout, unknown.stdout[-2000:]
+    assert "Traceback" not in unknown.stdout
+    made = bigdata(clone, "backup", timeout=600)
+    assert made.returncode == 0, made.stdout[-4000:]
+    name = re.search(r"backup (\d{8}T\d{6}Z): ", made.stdout)[1]
+    assert (clone / "backups" / name / "node-1.tar.gz").stat().st_size > 0
+    assert "CREATE TABLE stocks.ticks" in (clone / "backups" / name / "schema.cql").read_text()
+    restored = bigdata(clone, "restore", name, timeout=600)
+    assert restored.returncode == 0, restored.stdout[-4000:]
+    progress(f"./bigdata backup took {made.seconds:.0f}s, restore {restored.seconds:.0f}s")
+
+
 def test_headless_chromium_sees_prices_move_at_the_printed_url(up):
     browser.install()
     symbol = DEFAULT_SYMBOLS[0]  # on the dashboard by default, and in the synthetic feed
