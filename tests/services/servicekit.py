@@ -344,9 +344,10 @@ SPARK_HOME = "/opt/bigdata/spark"
 CHECKPOINTS = "/var/lib/bigdata/spark/checkpoints"
 SERVICE_USER = "bigdata"
 
-# What the job imports beyond the standard library and pyspark (services/core/settings.py);
-# a Spark host's python3 has none of it, so it is shipped beside the code, as wheels unpacked
-JOB_DEPENDENCIES = ("pydantic-settings",)
+# What the job imports beyond the standard library and pyspark (services/core/settings.py,
+# services/core/metrics.py); a Spark host's python3 has none of it, so it is shipped beside
+# the code, as wheels unpacked
+JOB_DEPENDENCIES = ("pydantic-settings", "prometheus-client")
 
 
 def _job_wheels() -> list[Path]:
