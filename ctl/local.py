@@ -281,9 +281,8 @@ def logs(what: str, follow: bool = False, lines: int = 200) -> int:
     """The journal of a component (its unit), or the log of a pipeline app (every replica's, from Swarm)."""
     if what not in UNITS and what not in APPS:
         fail(f"unknown component or app {what!r}; one of: {', '.join([*UNITS, *APPS])}", Exit.USAGE)
+    _must_run()
     name = node()
-    if not _running(name):
-        fail(f"the {name} node is not running: `./bigdata up` starts it", Exit.NOT_UP)
     tty = ["-t"] if follow and os.isatty(1) else []  # a terminal's Ctrl-C then ends the follower too
     if what in UNITS:
         command = ["docker", "exec", *tty, name, "journalctl", "-u", UNITS[what], "-n", str(lines), "--no-pager"]

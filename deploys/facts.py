@@ -14,14 +14,19 @@ class OpenFilesCeiling(FactBase):
         return None if value in ("", "unlimited") else int(value)
 
 
-class ResolvedAddress(FactBase):
+class FirstLine(FactBase):
+    """A fact whose value is the first line its command prints; None when it prints nothing."""
+
+    def process(self, output):
+        value = output[0].strip() if output else ""
+        return value or None
+
+
+class ResolvedAddress(FirstLine):
     """The IPv4 address a name resolves to on the host (services bind to it)."""
 
     def command(self, hostname: str) -> str:
         return f"getent ahostsv4 {hostname} | awk 'NR==1 {{print $1}}'"
-
-    def process(self, output):
-        return output[0].strip() if output and output[0].strip() else None
 
 
 class MemoryMb(FactBase):

@@ -25,11 +25,16 @@ def plain_file(package: str, name: str) -> str:
     return str(resources.files(package) / "files" / name)
 
 
+def password_digest(password: str) -> str:
+    """A password as the deploys compare it without keeping it: its SHA-256, in hex."""
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
 def password_digests(what: str, path: str, passwords: dict[str, str]):
     """A root-only file of each user's password as SHA-256 (never the password itself): the
     operation changes when a password does, so that the deploy sets it again (`did_change`)."""
     return files.put(name=f"Record {what} (SHA-256)", dest=path, user="root", group="root", mode="0600",
-                     src=StringIO("".join(f"{user} {hashlib.sha256(password.encode()).hexdigest()}\n"
+                     src=StringIO("".join(f"{user} {password_digest(password)}\n"
                                           for user, password in passwords.items())))
 
 

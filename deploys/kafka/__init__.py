@@ -18,8 +18,9 @@ client settings in /etc/kafka/admin.properties (see that file).
 
 The deploy's steps, each in its own module: settings (the inventory's, and where
 files live), admin (its new password), configure, storage (formatted once), restart
-(started, or restarted one broker at a time), topics (the pipeline's user, ACLs and topics), checks (readiness),
-facts (what the cluster looks like before a run); install runs them in order."""
+(started, or restarted one broker at a time), topics (the pipeline's user, ACLs and
+topics), checks (readiness), facts (what the cluster looks like before a run); install
+runs them in order."""
 from deploys.kafka.checks import status_check
 from deploys.kafka.install import install_kafka
 from deploys.kafka.settings import ADMIN_CONFIG, TOOL, Settings

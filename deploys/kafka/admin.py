@@ -4,12 +4,11 @@ as the admin's SCRAM credential, and no broker restarts. Without TLS the brokers
 the admin, so all of them restart together onto the new one (a short outage)."""
 from __future__ import annotations
 
-import hashlib
-
 from pyinfra import host
 from pyinfra.api import HiddenValue, QuoteString, StringCommand
 from pyinfra.operations import server
 
+from deploys.common import password_digest
 from deploys.kafka.facts import AdminPasswordDigest
 from deploys.kafka.settings import ADMIN_CONFIG, TOOL, Settings
 from shared.names import KAFKA_ADMIN_USER
@@ -19,7 +18,7 @@ def admin_password_changes(settings: Settings) -> bool:
     """Whether this run gives the admin a new password: the host's admin client settings
     (the password the cluster holds) hold another one."""
     kept = host.get_fact(AdminPasswordDigest, path=ADMIN_CONFIG)
-    return kept is not None and kept != hashlib.sha256(settings.kafka_admin_password.encode()).hexdigest()
+    return kept is not None and kept != password_digest(settings.kafka_admin_password)
 
 
 def set_admin_password(settings: Settings, bootstrap: str) -> None:

@@ -8,16 +8,14 @@ from dataclasses import dataclass, field
 
 from pyinfra.api import FactBase
 
+from deploys.facts import FirstLine
 
-class StorageClusterId(FactBase):
+
+class StorageClusterId(FirstLine):
     """The cluster id a KRaft log directory was formatted with; None when it was never formatted."""
 
     def command(self, log_dir: str) -> str:
         return f"sed -n 's/^cluster\\.id=//p' {log_dir}/meta.properties 2>/dev/null || true"
-
-    def process(self, output):
-        value = output[0].strip() if output else ""
-        return value or None
 
 
 @dataclass
@@ -74,7 +72,7 @@ class KafkaClusterState(FactBase):
         return state
 
 
-class AdminPasswordDigest(FactBase):
+class AdminPasswordDigest(FirstLine):
     """SHA-256 of the password in the admin's client settings on the host (root only: the
     password itself never leaves the host); None when there are none yet (a fresh host)."""
 
@@ -82,16 +80,10 @@ class AdminPasswordDigest(FactBase):
         return (f"if [ -f {path} ]; then sed -n 's/^sasl\\.jaas\\.config=.* password=\"\\([^\"]*\\)\";$/\\1/p' {path} "
                 f"| tr -d '\\n' | sha256sum | cut -d' ' -f1; fi")
 
-    def process(self, output):
-        return output[0].strip() if output and output[0].strip() else None
 
-
-class InterBrokerListener(FactBase):
+class InterBrokerListener(FirstLine):
     """The listener the brokers' configuration names for their own traffic (BROKER: they log
     in as the admin; INTERNAL: by certificate); None before the first run."""
 
     def command(self, path: str) -> str:
         return f"sed -n 's/^inter\\.broker\\.listener\\.name=//p' {path} 2>/dev/null || true"
-
-    def process(self, output):
-        return output[0].strip() if output and output[0].strip() else None

@@ -10,7 +10,6 @@ passwords as they are rolled. The deploy applies it logged in as the admin with 
 password Redis holds now, which the host keeps for root alone (ADMIN_LOGIN); the admin's
 own change comes last, and the file then gets the new one. Only a change to redis.conf
 restarts Redis."""
-import hashlib
 from dataclasses import dataclass
 from io import StringIO
 from typing import Literal
@@ -22,7 +21,7 @@ from pyinfra.facts.files import FileContents
 from pyinfra.operations import apt, files, server, systemd
 
 from shared import names
-from deploys.common import template
+from deploys.common import password_digest, template
 from deploys.facts import ResolvedAddress
 from deploys.health import wait_until
 from deploys.settings import ComponentSettings, Port, secret
@@ -80,7 +79,7 @@ def acl_lines(settings: Settings) -> list[str]:
     SHA-256 (never the password itself) and exactly its rules."""
     lines = ["user default off resetkeys resetchannels -@all"]
     for user in ACL_USERS:
-        digest = hashlib.sha256(getattr(settings, user.password_setting).encode()).hexdigest()
+        digest = password_digest(getattr(settings, user.password_setting))
         lines.append(f"user {user.name} on #{digest} resetkeys resetchannels -@all {' '.join(user.rules)}")
     return lines
 

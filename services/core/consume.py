@@ -89,7 +89,7 @@ class ConsumeLoop:
         self.lag_problem: str | None = None  # what LagWatch says, while it says it
         service.details = lambda: {"group": group, "topic": topic, "assigned_partitions": list(self.assigned),
                                    "committed_offsets": dict(self.committed),
-                                   "lag": sum(self.lag.get(p, 0) for p in self.assigned)}
+                                   "lag": self.total_lag()}
         service.lag = lambda: {(topic, p): self.lag.get(p, 0) for p in self.assigned}
 
     def _on_assign(self, consumer, partitions) -> None:
@@ -166,7 +166,7 @@ class ConsumeLoop:
                               f"({failures[:1]})")
         for letter in dead:
             self.service.count("dead_lettered")
-            self.service.count(f"rejected.{letter.reason}")
+            self.service.count_rejected(letter.reason)
 
     def _commit(self, consumer, records) -> None:
         from confluent_kafka import TopicPartition
@@ -204,12 +204,16 @@ class ConsumeLoop:
                 continue
             if committed is not None and end >= 0:
                 self.lag[partition] = max(0, end - committed)
-        problem = self.lag_watch.problem(sum(self.lag.get(p, 0) for p in self.assigned), time.monotonic())
+        problem = self.lag_watch.problem(self.total_lag(), time.monotonic())
         if problem:
             self.service.healthy(problem)
         elif self.lag_problem:  # caught up: what else made it degraded clears with the next good batch
             self.service.healthy()
         self.lag_problem = problem
+
+    def total_lag(self) -> int:
+        """Records behind, over the partitions assigned now."""
+        return sum(self.lag.get(p, 0) for p in self.assigned)
 
     def _rewind(self, consumer, records) -> None:
         from confluent_kafka import TopicPartition

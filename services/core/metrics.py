@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from services.core.service import Service
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
-REJECTED = "rejected."  # the prefix of the counters of refused records, by reason (services/core/tick.py)
+REJECTED = "rejected."  # the prefix of the counters of refused records, by reason (Service.count_rejected)
 STATES = ("starting", "running", "degraded", "stopping", "stopped")
 
 

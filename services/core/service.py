@@ -95,6 +95,10 @@ class Service:
         with self._lock:
             self.counters[name] += amount
 
+    def count_rejected(self, reason: str) -> None:
+        """One more record refused for `reason` (its counter: rejected.<reason>; /metrics: by reason)."""
+        self.count(f"{metrics.REJECTED}{reason}")
+
     def snapshot(self) -> dict:
         with self._lock:
             return dict(self.counters)

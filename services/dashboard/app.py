@@ -336,7 +336,7 @@ class Dashboard:
         try:
             record = analytics.validate(data)
         except Rejected as rejected:
-            self.service.count(f"rejected.{rejected.reason}")
+            self.service.count_rejected(rejected.reason)
             self.service.log.warning("record_rejected", extra={"reason": rejected.reason, "detail": rejected.detail,
                                                                "channel": channel})
             return

@@ -88,7 +88,7 @@ class LiveLane:
             try:
                 tick = validate(message.value(), rules, record_time(message), message.key())
             except Rejected as rejected:  # the storage writer dead-letters it; here it is counted
-                self.service.count(f"rejected.{rejected.reason}")
+                self.service.count_rejected(rejected.reason)
                 continue
             self.symbols.setdefault(partition, set()).add(tick.symbol)
             windows.add(tick.symbol, tick.price, tick.volume, tick.trade_time, message.offset(),
