@@ -46,7 +46,9 @@ def start(names: list[str], *, image: str, network: str, owner: str, publish: li
     for name in names:
         # the host's own Docker engine (deploys/docker) keeps its layers on a volume:
         # overlay2 cannot work on the container's own overlay file system
+        # (a fresh one: a volume left by a killed run holds a dead engine's state, its swarm too)
         docker_volume = f"{name}-docker"
+        subprocess.run(["docker", "volume", "rm", "--force", docker_volume], capture_output=True)
         run("docker", "volume", "create", "--label", label, docker_volume, quiet=True)
         run("docker", "run", "--detach", "--name", name, "--hostname", name, "--network", network,
             "--label", label, f"--volume={docker_volume}:/var/lib/docker", *SYSTEMD_FLAGS, *FUSE,

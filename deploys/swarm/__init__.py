@@ -107,6 +107,13 @@ class NodeLabels(FactBase):
         return labels
 
 
+# The fact is read before the engine may be installed ("absent"); an engine installed over an
+# old /var/lib/docker comes up in that state's swarm: refuse with what to do, not Docker's words.
+_STILL_INACTIVE = ("state=$(docker info --format '{{.Swarm.LocalNodeState}}'); [ \"$state\" = inactive ] || "
+                   "{ echo \"this engine came up with swarm state $state (an old /var/lib/docker/swarm): "
+                   "run docker swarm leave --force there, then deploy again\" >&2; exit 1; }")
+
+
 def advertise_address(member) -> str:
     settings = Settings.from_values(member.data)
     found = settings.swarm_advertise_address or member.get_fact(AdvertiseAddress, address=address(member))
@@ -159,7 +166,8 @@ def install_swarm():
     if host.name == first.name and node["state"] != "active":
         server.shell(
             name=f"Initialise the swarm (advertised at {advertise}:{settings.swarm_port})",
-            commands=[f"docker swarm init --advertise-addr {advertise} --listen-addr {advertise}:{settings.swarm_port} "
+            commands=[_STILL_INACTIVE,
+                      f"docker swarm init --advertise-addr {advertise} --listen-addr {advertise}:{settings.swarm_port} "
                       f"--data-path-port {settings.swarm_data_path_port}",
                       # no IPVS here: the routing mesh cannot work, so nothing may ask for it
                       "echo y | docker network rm ingress"])

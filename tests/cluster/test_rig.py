@@ -44,3 +44,22 @@ def test_killed_run_is_swept_by_the_next(tmp_path, host_image):
     assert owner in hosts.owners()
     hosts.remove_orphans()  # what every rig session does first
     assert owner not in hosts.owners()
+
+
+def test_a_host_started_where_a_killed_run_left_its_volume_gets_a_fresh_engine(host_image):
+    """`./bigdata up` after a killed run: the node's engine volume survived its node (a named
+    volume outlives `docker rm --volumes`), holding a dead engine's swarm. The new node must
+    not inherit it (CI's run of session 15 did: "already part of a swarm")."""
+    name, owner = f"leftover-{os.getpid()}", f"rig:{os.getpid()}-leftover"
+    volume = f"{name}-docker"
+    subprocess.run(["docker", "volume", "create", volume], check=True, capture_output=True)
+    subprocess.run(["docker", "run", "--rm", f"--volume={volume}:/v", "--entrypoint", "sh", host_image, "-c",
+                    "mkdir -p /v/swarm && echo dead > /v/swarm/state.json"], check=True, capture_output=True)
+    try:
+        hosts.start([name], image=host_image, network=f"{name}-net", owner=owner)
+        left = subprocess.run(["docker", "exec", name, "ls", "-A", "/var/lib/docker"], capture_output=True,
+                              text=True, check=True).stdout.split()
+        assert left == [], f"the new host's engine volume holds {left}"
+    finally:
+        hosts.remove(owner)
+        subprocess.run(["docker", "volume", "rm", "--force", volume], capture_output=True)
