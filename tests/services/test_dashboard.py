@@ -17,14 +17,19 @@ import pytest
 import socketio
 
 from ctl import frontend
-from servicekit import unique_symbols, wait_until
+from redis.exceptions import RedisError
+
+from servicekit import unique_group, unique_symbols, wait_until
+from shared import names
 from bench.dashboard_fanout import Workers
 from bench.dashboard_fanout import record as fanout_record
-from shared.names import ANALYTICS_CHANNEL, KEYSPACE, LATEST_KEY_PREFIX, LIVE_CHANNEL, LIVE_KEY_PREFIX, TICKS_TABLE
+from shared.names import (ANALYTICS_CHANNEL, ANALYTICS_TOPIC, KEYSPACE, LATEST_KEY_PREFIX, LIVE_CHANNEL,
+                          LIVE_KEY_PREFIX, TICKS_TABLE)
 
 pytestmark = pytest.mark.cluster  # needs the one-node platform (Docker)
 
 DASHBOARD = "services.dashboard"
+PUBLISHER = "services.redis_publisher"
 HISTORY_MINUTES = 30
 
 
@@ -229,6 +234,61 @@ def test_lost_channel_connection_is_resubscribed(services, redis):
         assert page.received("analytics")[0] == live
         assert dashboard.health()["status"] == "running"
         assert dashboard.terminate(30) == 0
+    finally:
+        page.close()
+
+
+def test_a_real_redis_restart_mid_stream_loses_no_window_and_no_service_restarts(services, kafka, redis, backends):
+    """Issue 16's fault: `systemctl restart redis-server` while the Redis publisher streams
+    windows and a page watches. The checker: every window reached Redis (the latest hash
+    ends at the last one, and the publisher's offsets, committed only after Redis took a
+    batch, reach the topic's end), nothing was dead-lettered, both processes are the ones
+    started before, `running`, and the page receives a window published after the restart
+    (the dashboard subscribed again by itself)."""
+    symbol, group, total = unique_symbols()[0], unique_group(names.PUBLISHER_GROUP), 600
+    kafka.start_group_at_end(group, ANALYTICS_TOPIC)
+    publisher = services(PUBLISHER, BIGDATA_PUBLISHER_GROUP=group, BIGDATA_PUBLISHER_BATCH=50)
+    dashboard = services(DASHBOARD)
+    publisher.wait_running()
+    dashboard.wait_running()
+    pids = (publisher.process.pid, dashboard.process.pid)
+    page = Client(f"http://127.0.0.1:{dashboard.port}")
+    base = int(time.time()) * 1000 - total * 1000
+    window = [record(symbol, "1s", base + k * 1000, 1, 100.0 + k / 100, base + k * 1000 + 999) for k in range(total + 1)]
+    try:
+        page.subscribe(symbol)
+
+        def stream():  # ~60 windows a second for 10 s
+            for k in range(0, total, 6):
+                kafka.send(ANALYTICS_TOPIC, [(symbol.encode(), json.dumps(w).encode()) for w in window[k:k + 6]])
+                time.sleep(0.1)
+        sender = threading.Thread(target=stream)
+        sender.start()
+        publisher.wait_for(lambda h: h["counters"].get("published", 0) >= 100, 30, "100 published")
+        started = time.monotonic()
+        backends.docker("systemctl", "restart", "redis-server")
+        took = time.monotonic() - started
+        sender.join(60)
+
+        def latest():
+            try:
+                return json.loads(redis.hget(LATEST_KEY_PREFIX + symbol, "1s") or "null")
+            except RedisError:
+                return None  # the admin's own connection, reconnecting
+        wait_until(lambda: latest() == window[total - 1], 90, "the last window in the latest hash")
+        ends = kafka.end_offsets(ANALYTICS_TOPIC)
+        wait_until(lambda: all(kafka.committed(group, ANALYTICS_TOPIC).get(p, -1) >= o for p, o in ends.items()),
+                   60, "the publisher's offsets at the topic's end")
+        kafka.send(ANALYTICS_TOPIC, [(symbol.encode(), json.dumps(window[total]).encode())])
+        page.wait("analytics", lambda data: data.get("window_start") == window[total]["window_start"], timeout=60)
+        counters = publisher.health()["counters"]
+        assert counters.get("dead_lettered", 0) == 0, counters
+        assert (publisher.process.pid, dashboard.process.pid) == pids and publisher.process.poll() is None \
+            and dashboard.process.poll() is None, "a service restarted"
+        assert publisher.health()["status"] == dashboard.health()["status"] == "running"
+        print(f"\nfault: Redis restarted ({took:.1f}s) mid-stream; windows sent {total + 1}, the last in Redis, "
+              f"published {counters.get('published')} (a batch retried after the restart is published again), "
+              f"lost 0, dead-lettered 0; the page received the window sent after the restart; no service restarted")
     finally:
         page.close()
 
