@@ -238,7 +238,8 @@ def test_lost_channel_connection_is_resubscribed(services, redis):
         page.close()
 
 
-def test_a_real_redis_restart_mid_stream_loses_no_window_and_no_service_restarts(services, kafka, redis, backends):
+def test_a_real_redis_restart_mid_stream_loses_no_window_and_no_service_restarts(services, kafka, redis, backends,
+                                                                                progress):
     """Issue 16's fault: `systemctl restart redis-server` while the Redis publisher streams
     windows and a page watches. The checker: every window reached Redis (the latest hash
     ends at the last one, and the publisher's offsets, committed only after Redis took a
@@ -286,9 +287,9 @@ def test_a_real_redis_restart_mid_stream_loses_no_window_and_no_service_restarts
         assert (publisher.process.pid, dashboard.process.pid) == pids and publisher.process.poll() is None \
             and dashboard.process.poll() is None, "a service restarted"
         assert publisher.health()["status"] == dashboard.health()["status"] == "running"
-        print(f"\nfault: Redis restarted ({took:.1f}s) mid-stream; windows sent {total + 1}, the last in Redis, "
-              f"published {counters.get('published')} (a batch retried after the restart is published again), "
-              f"lost 0, dead-lettered 0; the page received the window sent after the restart; no service restarted")
+        progress(f"fault: Redis restarted ({took:.1f}s) mid-stream; windows sent {total + 1}, the last in Redis, "
+                 f"published {counters.get('published')} (a batch retried after the restart is published again), "
+                 f"lost 0, dead-lettered 0; the page received the window sent after the restart; no service restarted")
     finally:
         page.close()
 
