@@ -15,10 +15,9 @@ import time
 
 import pytest
 import socketio
-
-from ctl import frontend
 from redis.exceptions import RedisError
 
+from ctl import frontend
 from servicekit import unique_group, unique_symbols, wait_until
 from shared import names
 from bench.dashboard_fanout import Workers
@@ -255,7 +254,8 @@ def test_a_real_redis_restart_mid_stream_loses_no_window_and_no_service_restarts
     pids = (publisher.process.pid, dashboard.process.pid)
     page = Client(f"http://127.0.0.1:{dashboard.port}")
     base = int(time.time()) * 1000 - total * 1000
-    window = [record(symbol, "1s", base + k * 1000, 1, 100.0 + k / 100, base + k * 1000 + 999) for k in range(total + 1)]
+    window = [record(symbol, "1s", base + k * 1000, 1, 100.0 + k / 100, base + k * 1000 + 999)
+              for k in range(total + 1)]
     try:
         page.subscribe(symbol)
 
